@@ -1,0 +1,3 @@
+from corun.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""Command line: ``corun run | status | demo | bench | vlc``.
+
+Subcommands other than ``run`` and ``status`` live with their code and register themselves
+through a ``register(subparsers)`` function (corun.bench.cli, corun.vlc.cli), so this file only
+knows their names.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from corun import __version__
+from corun.run.options import OPTIONS, OptionError, resolve
+
+EXIT_USAGE = 2
+
+PLUGINS = ("corun.bench.cli", "corun.vlc.cli")
+
+
+def _error(msg: str, code: int = EXIT_USAGE) -> int:
+    print(f"corun: error: {msg}", file=sys.stderr)
+    return code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage first; keep it short)
+        self.exit(EXIT_USAGE, f"corun: error: {message}\n")
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser(
+        "run", help="run CMD and all its descendants under the cooperative scheduler",
+        description="Run CMD, and every process and thread it starts, as managed processes of a "
+                    "node-wide cooperative scheduler (SCHED_COOP): at most one managed thread runs "
+                    "per managed core, threads switch when they block or yield, processes take "
+                    "turns by quantum. Options may also come from the environment variable shown "
+                    "or from the [run] table of a TOML config file; command line wins over "
+                    "environment, environment over file.",
+        epilog="example: corun run --cpus 0-3 -- python train.py")
+    for o in OPTIONS:
+        p.add_argument(o.flag, dest=o.name, metavar=o.metavar, default=None,
+                       help=f"{o.help} [env {o.env}]")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="TOML file with a [run] table (default: $CORUN_CONFIG, else "
+                        "$XDG_CONFIG_HOME/corun/config.toml if it exists)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args) -> int:
+    from corun.run import launcher, native_api
+
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    try:
+        opts = resolve({o.name: getattr(args, o.name) for o in OPTIONS}, config_path=args.config)
+    except OptionError as e:
+        return _error(str(e))
+    try:
+        launcher.exec_managed(opts, cmd)
+    except FileNotFoundError as e:
+        return _error(str(e), 127 if cmd else EXIT_USAGE)
+    except PermissionError as e:
+        return _error(str(e), 126)
+    except native_api.InstanceError as e:
+        return _error(str(e))
+    return 0  # not reached: exec_managed replaces this process
+
+
+def _add_status(sub) -> None:
+    p = sub.add_parser("status", help="show what the scheduler instance is doing right now",
+                       description="Show an instance's cores, processes and threads.")
+    p.add_argument("--instance", default=None, help="instance name (default: $CORUN_INSTANCE or default)")
+    p.add_argument("--json", action="store_true", help="print the raw JSON snapshot")
+    p.set_defaults(func=_cmd_status)
+
+
+def _cmd_status(args) -> int:
+    from corun.run import native_api
+    from corun.sched import status
+
+    import os
+
+    instance = args.instance or os.environ.get("CORUN_INSTANCE") or "default"
+    try:
+        snap = native_api.snapshot(instance)
+    except native_api.InstanceError as e:
+        return _error(str(e), 1)
+    if args.json:
+        print(snap)
+    else:
+        status.print_snapshot(json.loads(snap))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="corun", description="Share a machine between parallel runtimes without "
+                                               "oversubscription collapse.")
+    parser.add_argument("--version", action="version", version=f"corun {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_run(sub)
+    _add_status(sub)
+    for name in PLUGINS:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The launcher: ``corun run`` options, their sources, and the environment of managed processes."""

@@ -1,0 +1,1 @@
+"""Read-only views of a scheduler instance's shared state (status, snapshots)."""
