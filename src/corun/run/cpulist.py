@@ -1,6 +1,13 @@
 """CPU lists in taskset/cpuset syntax: ``0-3,8,10-15:2``."""
 from __future__ import annotations
 
+import re
+
+# Highest CPU number accepted: far above any kernel's NR_CPUS, low enough that "0-99999999999"
+# is an error instead of a list of 10^11 numbers.
+MAX_CPU = (1 << 16) - 1
+_ITEM = re.compile(r"([0-9]+)(?:-([0-9]+))?(?::([0-9]+))?")  # ASCII digits only: "²", "١" are not CPUs
+
 
 class CpuListError(ValueError):
     pass
@@ -14,16 +21,17 @@ def parse_cpulist(text: str) -> list[int]:
     for part in text.replace(" ", "").split(","):
         if not part:
             raise CpuListError(f"invalid CPU list {text!r}: empty item")
-        stride = 1
-        if ":" in part:
-            part, _, s = part.partition(":")
-            if not s.isdigit() or int(s) == 0:
-                raise CpuListError(f"invalid CPU list {text!r}: bad stride {s!r}")
-            stride = int(s)
-        lo, sep, hi = part.partition("-")
-        if not lo.isdigit() or (sep and not hi.isdigit()):
+        m = _ITEM.fullmatch(part)
+        if not m:
             raise CpuListError(f"invalid CPU list {text!r}: {part!r} is not a CPU number or range")
-        a, b = int(lo), int(hi) if sep else int(lo)
+        lo, hi, s = m.groups()
+        if any(len(x) > 6 or int(x) > MAX_CPU for x in (lo, hi) if x is not None):
+            raise CpuListError(f"invalid CPU list {text!r}: {part!r}: CPU numbers go up to {MAX_CPU}")
+        if s is not None and (len(s) > 6 or int(s) == 0):
+            raise CpuListError(f"invalid CPU list {text!r}: bad stride {s!r}")
+        a = int(lo)
+        b = int(hi) if hi is not None else a
+        stride = int(s) if s is not None else 1
         if b < a:
             raise CpuListError(f"invalid CPU list {text!r}: range {part} is reversed")
         cpus.update(range(a, b + 1, stride))
