@@ -78,14 +78,16 @@ class Option:
     metavar: str
     help: str
     default: Callable[[], Any] = field(default=lambda: None)
+    toml_types: tuple[type, ...] = (str,)  # TOML value types accepted in the [run] table
 
 
 OPTIONS: tuple[Option, ...] = (
     Option("cpus", "--cpus", "CORUN_CPUS", _cpus, "LIST",
            "managed CPUs in taskset syntax (0-3,8); default: the inherited affinity",
-           lambda: sorted(os.sched_getaffinity(0))),
+           lambda: sorted(os.sched_getaffinity(0)), (str, int)),
     Option("quantum_ms", "--quantum", "CORUN_QUANTUM_MS", _quantum, "MS",
-           "time slice of a process before the next one takes its turn (default 20)", lambda: 20.0),
+           "time slice of a process before the next one takes its turn (default 20)", lambda: 20.0,
+           (int, float)),
     Option("instance", "--instance", "CORUN_INSTANCE", _instance, "NAME",
            "scheduler instance to join; processes of one instance share the cores (default: default)",
            lambda: "default"),
@@ -113,7 +115,7 @@ def load_config(path: str | os.PathLike | None, required: bool) -> tuple[dict[st
         return {}, ""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         if required:
             raise OptionError(f"config file {p} does not exist") from None
@@ -130,6 +132,11 @@ def load_config(path: str | os.PathLike | None, required: bool) -> tuple[dict[st
     if unknown:
         raise OptionError(f"config file {p}: unknown key(s) in [run]: {', '.join(unknown)} "
                           f"(known: {', '.join(sorted(known))})")
+    for o in OPTIONS:  # bool is an int in Python, never a valid option value
+        v = section.get(o.name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, o.toml_types)):
+            want = " or ".join({str: "string", int: "integer", float: "float"}[t] for t in o.toml_types)
+            raise OptionError(f"config file {p}: [run] {o.name}: expected {want}, got {type(v).__name__} {v!r}")
     return section, f"config {p}"
 
 
