@@ -29,6 +29,8 @@ TARGETS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "libcorun_vlc_root.so": (["common", "vlc/root"], [], ["-ldl", "-lpthread"]),
     # C/C++ API for virtual library contexts (include/corun/vlc.h).
     "libcorun_vlc.so": (["common", "vlc/api"], [], ["-ldl", "-lpthread"]),
+    # Per-thread routing table read by the call trampolines of src/corun/vlc/routed.py.
+    "libcorun_vlc_route.so": (["vlc/route"], [], []),
 }
 
 
