@@ -105,8 +105,9 @@ class RunOptions:
     sources: dict[str, str]  # option name -> "cli" | "env" | "config FILE" | "default"
 
 
-def default_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+def default_config_path(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
     return Path(base) / "corun" / "config.toml"
 
 
@@ -145,7 +146,7 @@ def resolve(cli: dict[str, Any], env: dict[str, str] | None = None,
     """Merge the sources, CLI > environment > config file > defaults, and validate every value."""
     env = dict(os.environ if env is None else env)
     explicit = config_path or env.get("CORUN_CONFIG")
-    cfg, cfg_name = load_config(explicit or default_config_path(), required=bool(explicit))
+    cfg, cfg_name = load_config(explicit or default_config_path(env), required=bool(explicit))
     values, sources = {}, {}
     for opt in OPTIONS:
         if cli.get(opt.name) is not None:
