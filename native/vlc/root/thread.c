@@ -24,9 +24,14 @@ static pid_t reg_tids[VR_MAX_THREADS];
 static int reg_count;
 static long started_total;
 
-static void reg_add(pid_t tid)
+/* Register and pin under the lock that vr_threads_repin holds: a thread either registers before a
+ * reconfiguration's re-pin (and is re-pinned) or after it (and reads the new configuration). */
+static void reg_add_and_pin(pid_t tid)
 {
     pthread_mutex_lock(&reg_lock);
+    struct vr_cfg *c = vr_cfg();
+    if (c)
+        vr_pin_self(c);
     if (reg_count < VR_MAX_THREADS)
         reg_tids[reg_count++] = tid;
     started_total++;
@@ -75,11 +80,8 @@ static void *start_pinned(void *p)
 {
     struct start s = *(struct start *)p;
     free(p);
-    struct vr_cfg *c = vr_cfg();
-    if (c)
-        vr_pin_self(c);
     pid_t tid = (pid_t)syscall(SYS_gettid);
-    reg_add(tid);
+    reg_add_and_pin(tid);
     void *ret;
     pthread_cleanup_push(reg_remove, (void *)(long)tid);
     ret = s.fn(s.arg);
