@@ -24,6 +24,7 @@ def managed_environment(opts: RunOptions, base: dict[str, str] | None = None) ->
     lib = str(library(PRELOAD_NAME))
     preload = [p for p in env.get("LD_PRELOAD", "").replace(":", " ").split() if p and not p.endswith("/" + PRELOAD_NAME)]
     env["LD_PRELOAD"] = " ".join([lib, *preload])
+    env["CORUN_MANAGED"] = "1"
     env["CORUN_INSTANCE"] = opts.instance
     env["CORUN_CPUS"] = format_cpulist(opts.cpus)
     env["CORUN_QUANTUM_US"] = str(int(opts.quantum_ms * 1000))

@@ -1,0 +1,79 @@
+/* internal.h — state and operations shared by the files of native/sched (not an API).
+ *
+ * Process-local state is a cache: the shared segment is the truth. A thread's TLS names its slot
+ * together with the process generation it registered under; detaching a process (exit, exec,
+ * fork child) bumps the generation, which turns every stale thread unmanaged at once.
+ */
+#ifndef CORUN_SCHED_INTERNAL_H
+#define CORUN_SCHED_INTERNAL_H
+
+#include "sched/policy.h"
+#include "sched/shm.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define CR_PREEMPT_SIGNAL (SIGRTMAX - 2)
+
+struct cr_process_local {
+    struct cr_shm *shm;           /* NULL: not attached (unmanaged) */
+    int proc;                     /* our slot in the segment */
+    int pid;
+    _Atomic uint32_t gen;         /* bumped on detach */
+    char instance[72];
+    unsigned quantum_us;
+    unsigned yield_slice_us;
+    unsigned tick_us;
+};
+extern struct cr_process_local cr_self;
+
+struct cr_thread_local {
+    int slot;                     /* CR_NONE: unmanaged */
+    uint32_t gen;                 /* cr_self.gen at registration */
+    volatile sig_atomic_t in_sched;  /* inside a scheduler operation: the signal handler defers */
+    volatile sig_atomic_t pending;   /* a preemption signal arrived while in_sched */
+    int pinned_cpu;
+};
+extern __thread struct cr_thread_local cr_tls;
+
+/* Work decided under the lock, done after it: futex wakes and signals. */
+#define CR_DEFER_MAX 32
+struct cr_defer {
+    int nwake, nsig;
+    _Atomic uint32_t *wake[CR_DEFER_MAX];
+    int sig_pid[CR_DEFER_MAX], sig_tid[CR_DEFER_MAX];
+    bool epoch;
+};
+void cr_defer_add_wake(struct cr_defer *d, _Atomic uint32_t *addr);
+void cr_defer_add_signal(struct cr_defer *d, int pid, int tid);
+void cr_defer_run(struct cr_shm *s, struct cr_defer *d);
+
+/* The calling thread's slot, or NULL when unmanaged or stale. */
+struct cr_thread *cr_me(void);
+
+/* Mechanisms (lock held). */
+void cr_grant(struct cr_shm *s, int t, int core, struct cr_defer *d);
+void cr_release_core(struct cr_shm *s, int core, struct cr_defer *d);
+void cr_make_ready(struct cr_shm *s, int t, struct cr_defer *d);
+void cr_take_core(struct cr_shm *s, int t);       /* RUNNING -> no core (caller sets the new state) */
+void cr_preempt_request(struct cr_shm *s, int t, struct cr_defer *d);
+void cr_maybe_rotate(struct cr_shm *s, uint64_t now, struct cr_defer *d);
+int cr_thread_alloc(struct cr_shm *s, int proc, int tid);
+void cr_thread_free(struct cr_shm *s, int t);
+void cr_proc_detach_locked(struct cr_shm *s, int p, bool wake_threads);
+
+/* Thread-side operations (no lock held on entry). */
+void cr_wait_for_core(struct cr_thread *th);      /* park until granted; pins the thread */
+void cr_acquire(void);                            /* BLOCKED/STOLEN -> RUNNING */
+void cr_yield_core(bool only_if_waiting);         /* RUNNING -> READY -> RUNNING */
+void cr_sched_enter(void);
+void cr_sched_leave(void);                        /* runs deferred preemptions */
+
+/* Process lifecycle (process.c). */
+bool cr_ensure_attached(void);
+void cr_watchdog_start(void);
+void cr_signal_install(void);
+void cr_block_signal(bool block);
+
+#endif

@@ -1,0 +1,175 @@
+/* watchdog.c — the safety net: one unmanaged thread per managed process (Go's sysmon, in spirit).
+ *
+ * It sleeps on the instance's waiting_epoch futex while no thread anywhere waits for a core, so an
+ * instance without contention costs nothing. While threads wait it ticks (CORUN_TICK_US, default
+ * 200 us, while this process holds cores; 5 ms otherwise) and, for this process only:
+ *   - passes the turn when the quantum has expired (threads that spin without ever reaching a
+ *     scheduling point are preempted by signal, see preempt.c);
+ *   - steals the core of a RUNNING thread whose CPU clock did not advance over a tick and whose
+ *     kernel state is sleeping (S or D): a wait corun cannot intercept (raw futex, blocking I/O)
+ *     must not hold a core idle; the thread is signalled and rescued (preempt.c);
+ *   - signals a STOLEN thread seen consuming CPU again, so it queues for a core;
+ *   - round-robins its own threads when more of them are ready than cores it holds;
+ * and, every 20 ms, for the whole instance, removes processes that died without leaving (kill -9),
+ * which frees their cores: the bound on a peer's delay after a SIGKILL.
+ * Invariant: it never owns a core and never runs user code; all its decisions take the lock.
+ */
+#include "sched/internal.h"
+
+#include "common/log.h"
+#include "common/real.h"
+#include "common/sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define REAP_PERIOD_NS 20000000ull
+#define MAX_SUSPECTS 64
+
+static char thread_state(int tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return '?';
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return '?';
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : '?';
+}
+
+static void sleep_us(unsigned us)
+{
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+    cr_syscall6(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
+}
+
+/* One look at this process's threads. Returns true if this process holds cores. */
+static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap)
+{
+    struct cr_defer d = {0};
+    struct cr_thread *threads = cr_threads(s);
+    int suspects[MAX_SUSPECTS];
+    uint32_t suspect_gen[MAX_SUSPECTS];
+    int nsus = 0;
+    bool holding;
+
+    cr_shm_lock(s);
+    int me = cr_self.proc;
+    if (me == CR_NONE || cr_procs(s)[me].pid != cr_self.pid) {
+        cr_shm_unlock(s);
+        return false;
+    }
+    if (now - *last_reap >= REAP_PERIOD_NS) {
+        *last_reap = now;
+        cr_shm_reap_dead(s);
+    }
+    cr_maybe_rotate(s, now, &d);
+    struct cr_proc *pr = &cr_procs(s)[me];
+    uint64_t quantum_ns = (uint64_t)s->quantum_us * 1000u;
+    for (int t = pr->threads; t != CR_NONE; t = threads[t].pnext) {
+        struct cr_thread *th = &threads[t];
+        int st = atomic_load(&th->state);
+        if (st == CR_RUNNING) {
+            uint64_t cpu = cr_thread_cputime_ns(th->tid);
+            if (s->nready > 0 && th->cpu_seen_ns && cpu == th->cpu_seen_ns && nsus < MAX_SUSPECTS) {
+                suspects[nsus] = t;
+                suspect_gen[nsus++] = th->gen;
+            } else if (pr->nready > 0 && s->turn == me && now - th->since_ns > quantum_ns) {
+                cr_preempt_request(s, t, &d); /* more ready threads than cores: round-robin */
+            }
+            th->cpu_seen_ns = cpu ? cpu : 1;
+        } else if (st == CR_STOLEN) {
+            uint64_t cpu = cr_thread_cputime_ns(th->tid);
+            if (th->cpu_seen_ns && cpu != th->cpu_seen_ns)
+                cr_defer_add_signal(&d, cr_self.pid, th->tid);
+            th->cpu_seen_ns = cpu ? cpu : 1;
+        }
+    }
+    holding = pr->nrunning > 0;
+    cr_shm_unlock(s);
+    cr_defer_run(s, &d);
+
+    /* Suspects: confirm they sleep in the kernel (outside the lock: /proc reads are slow). */
+    int steal[MAX_SUSPECTS], nsteal = 0;
+    for (int i = 0; i < nsus; i++) {
+        char c = thread_state(threads[suspects[i]].tid);
+        if (c == 'S' || c == 'D')
+            steal[nsteal++] = i;
+    }
+    if (!nsteal)
+        return holding;
+    cr_shm_lock(s);
+    for (int k = 0; k < nsteal; k++) {
+        int i = steal[k], t = suspects[i];
+        struct cr_thread *th = &threads[t];
+        if (th->gen != suspect_gen[i] || atomic_load(&th->state) != CR_RUNNING || s->nready == 0)
+            continue;
+        int core = th->core;
+        cr_take_core(s, t);
+        atomic_store(&th->state, CR_STOLEN);
+        th->cpu_seen_ns = cr_thread_cputime_ns(th->tid);
+        s->stats_steals++;
+        cr_release_core(s, core, &d);
+        cr_defer_add_signal(&d, cr_self.pid, th->tid);
+    }
+    cr_shm_unlock(s);
+    cr_defer_run(s, &d);
+    return holding;
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    cr_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, _NSIG / 8, 0, 0);
+    prctl(PR_SET_NAME, "corun-watchdog");
+    struct cr_shm *s = cr_self.shm;
+    int pid = cr_self.pid;
+    uint64_t last_reap = 0;
+    bool holding = true;
+    while (cr_self.shm == s && cr_self.pid == pid && cr_self.proc != CR_NONE) {
+        uint32_t epoch = atomic_load(&s->waiting_epoch);
+        if (atomic_load((_Atomic int32_t *)&s->nready) == 0) {
+            struct timespec idle = {0, 50 * 1000 * 1000};
+            cr_futex_wait(&s->waiting_epoch, epoch, &idle);
+            uint64_t now = cr_now_ns();
+            if (now - last_reap >= REAP_PERIOD_NS * 5) {
+                cr_shm_lock(s);
+                if (cr_self.proc != CR_NONE)
+                    cr_shm_reap_dead(s);
+                last_reap = now;
+                cr_shm_unlock(s);
+            }
+            continue;
+        }
+        sleep_us(holding ? cr_self.tick_us : 5000);
+        if (cr_self.proc == CR_NONE)
+            break;
+        holding = tick(s, cr_now_ns(), &last_reap);
+    }
+    return NULL;
+}
+
+void cr_watchdog_start(void)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 64 * 1024);
+    int r = REAL(pthread_create)(&t, &a, watchdog_main, NULL);
+    pthread_attr_destroy(&a);
+    if (r != 0)
+        cr_log(CR_LOG_WARNING, "cannot start the safety-net thread: %s (uninterceptable waits may stall)", strerror(r));
+}
