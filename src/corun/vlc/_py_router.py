@@ -37,7 +37,7 @@ _DYNLOAD = os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload") + os.se
 
 # A context's instance of a library: given the base library's real path, return a function that
 # maps a symbol name to that instance's address (None if the instance lacks it).
-InstanceLoader = Callable[[str], Callable[[str], "int | None"]]
+InstanceLoader = Callable[[str], "Instance"]
 
 
 @dataclass
@@ -51,9 +51,10 @@ class Route:
     """One context's routing table and its instances of the routed libraries."""
     name: str
     load: InstanceLoader
+    alive: Callable[[], bool]                        # False once the context is closed
     table: int                                       # address of TABLE_CAPACITY c_void_p entries
     filled: int = 0                                  # indices [0, filled) hold valid addresses
-    instances: dict[str, Callable[[str], "int | None"]] = field(default_factory=dict)
+    instances: dict[str, Instance] = field(default_factory=dict)
     closed: bool = False
 
     def entry(self, index: int) -> int:
@@ -154,20 +155,21 @@ class Router:
             self._seen_modules = -1
 
     # ----------------------------------------------------------------- per-context routes
-    def route(self, key: object, name: str, load: InstanceLoader) -> Route:
+    def route(self, key: object, name: str, load: InstanceLoader,
+              alive: Callable[[], bool] = lambda: True) -> Route:
         """The route of the context identified by key, created (and synced) on first use."""
         with self._lock:
             r = self._routes.get(id(key))
             if r is None:
                 table = _py_dl.mmap_anonymous(TABLE_CAPACITY * 8)
-                r = self._routes[id(key)] = Route(name, load, table)
+                r = self._routes[id(key)] = Route(name, load, alive, table)
                 weakref.finalize(key, self._forget, id(key))
             self._sync_locked(r)
             return r
 
     def _sync_locked(self, r: Route) -> None:
         """Load missing instances and fill the table up to the current number of symbols."""
-        if r.closed or r.filled == len(self._names):
+        if r.closed or r.filled == len(self._names) or not r.alive():
             return
         for index in range(r.filled, len(self._names)):
             lib, sym = self._names[index]
@@ -192,8 +194,9 @@ class Router:
             # The table stays mapped: a thread that still holds it keeps reading valid memory.
 
     def routes(self) -> list[Route]:
+        """Routes of contexts that are still open."""
         with self._lock:
-            return list(self._routes.values())
+            return [r for r in self._routes.values() if not r.closed and r.alive()]
 
     def find_route(self, key: object) -> Route | None:
         return self._routes.get(id(key))
@@ -231,11 +234,20 @@ class Router:
         return sorted({lib for lib, _ in self._names})
 
 
-def symbol_resolver(handle: int) -> Callable[[str], "int | None"]:
-    """Resolve symbols of a dlopen/dlmopen handle."""
-    def resolve(name: str) -> int | None:
-        return _py_dl.dlsym(handle, name)
-    return resolve
+class Instance:
+    """A library instance by its dlopen/dlmopen handle; calling it resolves a symbol address."""
+
+    __slots__ = ("handle",)
+
+    def __init__(self, handle: int) -> None:
+        self.handle = handle
+
+    def __call__(self, name: str) -> int | None:
+        return _py_dl.dlsym(self.handle, name)
+
+
+def symbol_resolver(handle: int) -> Instance:
+    return Instance(handle)
 
 
 def instance_symbol(instance: Any, name: str) -> int | None:
