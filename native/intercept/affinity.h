@@ -1,0 +1,17 @@
+/* affinity.h — helpers shared by affinity.c and syscall.c. */
+#ifndef CORUN_INTERCEPT_AFFINITY_H
+#define CORUN_INTERCEPT_AFFINITY_H
+
+#include "intercept/intercept.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Size in bytes of the kernel's CPU mask (nr_cpu_ids rounded up to longs); 0 if unknown. */
+size_t cr_kernel_mask_bytes(void);
+/* The kernel accepts `size` for sched_getaffinity (>= its mask, a multiple of sizeof(long)). */
+bool cr_get_size_ok(size_t size);
+/* `set` names at least one CPU within the kernel's mask (otherwise the kernel says EINVAL). */
+bool cr_set_nonempty(size_t size, const cpu_set_t *set);
+
+#endif
