@@ -49,3 +49,47 @@ def task_cpus(tid: int) -> str:
         if line.startswith("Cpus_allowed_list:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError("no Cpus_allowed_list")
+
+
+def dgemm_args(n: int, seed: int):
+    """Two random n x n matrices (row-major float64), their product, and an output buffer."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    return a, b, a @ b, np.zeros((n, n))
+
+
+class Blas:
+    """cblas_dgemm and the thread-count getters of one BLAS instance, typed for ctypes.
+    ``ilp64``: 64-bit integers (numpy's bundled scipy-openblas)."""
+
+    def __init__(self, lib, dgemm: str, get_threads: str, get_procs: str | None = None, ilp64: bool = False):
+        import ctypes
+
+        self.lib = lib
+        it = ctypes.c_int64 if ilp64 else ctypes.c_int
+        self.dgemm_fn = lib[dgemm]
+        self.dgemm_fn.restype = None
+        self.dgemm_fn.argtypes = [ctypes.c_int] * 3 + [it] * 3 + [ctypes.c_double, ctypes.c_void_p, it,
+                                                                    ctypes.c_void_p, it, ctypes.c_double,
+                                                                    ctypes.c_void_p, it]
+        self.get_threads = lib[get_threads]
+        self.get_threads.restype = ctypes.c_int
+        self.get_procs = lib[get_procs] if get_procs else None
+        if self.get_procs is not None:
+            self.get_procs.restype = ctypes.c_int
+
+    def dgemm(self, a, b, c) -> None:
+        n = a.shape[0]
+        ptr = lambda m: m.ctypes.data  # noqa: E731
+        self.dgemm_fn(101, 111, 111, n, n, n, 1.0, ptr(a), n, ptr(b), n, 0.0, ptr(c), n)
+
+
+def debian_openblas(lib) -> Blas:
+    return Blas(lib, "cblas_dgemm", "openblas_get_num_threads", "openblas_get_num_procs")
+
+
+def numpy_openblas_api(lib) -> Blas:
+    return Blas(lib, "scipy_cblas_dgemm64_", "scipy_openblas_get_num_threads64_",
+                "scipy_openblas_get_num_procs64_", ilp64=True)
