@@ -130,6 +130,7 @@ class VLC:
     def load(self, name: str | os.PathLike[str]) -> VLCLibrary:
         """Load a library (a name searched like dlopen, or a path) as this context's own instance."""
         key = os.fspath(name)
+        self._open_gate()
         if key in self._libs:
             return self._libs[key]
         h = _capi.lib().corun_vlc_load(self.handle, os.fsencode(key))
