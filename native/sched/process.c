@@ -296,3 +296,20 @@ __attribute__((destructor)) static void corun_fini(void)
 {
     detach_process();
 }
+
+/* _exit and _Exit skip destructors (multiprocessing children and fork-then-exit code use them):
+ * leave the instance here too, so the process's slot and cores are freed at once rather than
+ * when the safety net notices the pid is gone. */
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+    detach_process();
+    REAL(_exit)(status);
+    __builtin_unreachable();
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+    detach_process();
+    REAL(_Exit)(status);
+    __builtin_unreachable();
+}
