@@ -1,0 +1,62 @@
+"""The machine a benchmark runs on: usable cores (scenarios scale to them) and a description."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from typing import Any
+
+from corun import __version__
+
+RELEVANT_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS", "MKL_NUM_THREADS",
+                "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_PROC_BIND", "OMP_PLACES", "LD_PRELOAD")
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity), the unit every scenario scales by."""
+    return len(os.sched_getaffinity(0))
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git_commit() -> str | None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
+
+
+def describe() -> dict[str, Any]:
+    try:  # without importing numpy: that would start BLAS threads in the bench process
+        numpy_version: str | None = metadata.version("numpy")
+    except metadata.PackageNotFoundError:
+        numpy_version = None
+    return {
+        "cores": usable_cores(),
+        "cpus_online": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "kernel": platform.release(),
+        "libc": " ".join(platform.libc_ver()),
+        "python": sys.version.split()[0],
+        "numpy": numpy_version,
+        "corun": __version__,
+        "git_commit": _git_commit(),
+        "loadavg": list(os.getloadavg()),
+        "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
+    }

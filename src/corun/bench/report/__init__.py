@@ -1,0 +1,1 @@
+"""Presenting a BenchResult: console (rich table, progress bar), JSON file, PNG plots."""
