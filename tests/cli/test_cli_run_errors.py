@@ -19,16 +19,12 @@ BY_NAME = {o.name: o for o in OPTIONS}
 # One clearly bad value per option, in every source (generated over OPTIONS below).
 BAD_VALUE = {"cpus": "a", "quantum_ms": "abc", "instance": "a/b", "log_level": "loud"}
 
-BAD_CLI = [
+BAD_CLI = [  # the breadth of bad values is covered in-process by tests/run/test_run_options.py
     ("--cpus", "a"), ("--cpus", "3-1"), ("--cpus", "1,,2"), ("--cpus", "-1"), ("--cpus", ""),
-    ("--cpus", "0-3:0"), ("--cpus", "0-99999999999"), ("--cpus", "²"),
-    ("--cpus", str(OUTSIDE)), ("--cpus", f"{AFFINITY[0]},{OUTSIDE}"), ("--cpus", "4095"),
-    ("--quantum", "abc"), ("--quantum", "0"), ("--quantum", "-1"), ("--quantum", "-0.5"),
-    ("--quantum", "1e12"), ("--quantum", "99999999999999999999999"), ("--quantum", "nan"),
-    ("--quantum", "inf"), ("--quantum", ""), ("--quantum", "20ms"),
-    ("--instance", "a/b"), ("--instance", ""), ("--instance", "x" * 65), ("--instance", "a b"),
-    ("--instance", "é"), ("--instance", "a\nb"),
-    ("--log-level", "loud"), ("--log-level", ""), ("--log-level", "warn"),
+    ("--cpus", "0-99999999999"), ("--cpus", str(OUTSIDE)), ("--cpus", f"{AFFINITY[0]},{OUTSIDE}"),
+    ("--quantum", "abc"), ("--quantum", "0"), ("--quantum", "-1"), ("--quantum", "1e12"), ("--quantum", "nan"),
+    ("--instance", "a/b"), ("--instance", ""), ("--instance", "x" * 65),
+    ("--log-level", "loud"), ("--log-level", ""),
 ]
 
 
@@ -107,7 +103,7 @@ BAD_CONFIGS = {
 
 
 @pytest.mark.parametrize("kind, how", [(k, "--config") for k in sorted(BAD_CONFIGS)] +
-                         [(k, h) for k in ("invalid-toml", "unknown-key", "quantum-bool") for h in ("CORUN_CONFIG", "xdg")])
+                         [("invalid-toml", "CORUN_CONFIG"), ("unknown-key", "xdg"), ("quantum-bool", "xdg")])
 def test_bad_config_file(corun, kind, how):
     if how == "xdg":
         cfg = corun.xdg / "corun" / "config.toml"
@@ -201,8 +197,6 @@ def test_command_not_executable(corun):
     assert not (corun.tmp / "started").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="launcher/cli bug: os.execve's OSError(ENOEXEC) escapes as a "
-                                        "traceback (exit 1) instead of a one-line error or a /bin/sh fallback")
 def test_command_with_bad_format(corun):
     """An executable file the kernel cannot run (no #!): like a shell, run it with /bin/sh, or
     fail with one line and 126 - never a traceback."""

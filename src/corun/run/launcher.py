@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 
 from corun._native import library
@@ -51,4 +52,11 @@ def exec_managed(opts: RunOptions, cmd: list[str]) -> None:
     env = managed_environment(opts)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(path, cmd, env)
+    # Python ignores these at start-up and exec keeps ignored signals: give CMD the defaults it
+    # would have had if started without corun.
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execve(path, cmd, env)
+    except OSError as e:
+        raise PermissionError(f"cannot execute {cmd[0]}: {e.strerror}") from None
