@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corun.vlc import _py_dl, _py_got
+from corun.vlc._py_forward import is_forwarder
 from corun.vlc._py_trampoline import RouteTLS, TrampolinePool
 
 # Basename prefixes of the libraries whose calls are routed (parallel runtimes bundled by wheels).
@@ -101,16 +102,18 @@ class Router:
         with self._lock:
             self._seen_modules = len(sys.modules)
             if paths is None:
-                paths = [f for m in list(sys.modules.values())
-                         if isinstance(f := getattr(m, "__file__", None), str) and f.endswith(".so")]
+                paths = [f for m in list(sys.modules.values()) if not is_forwarder(m)
+                         and isinstance(f := getattr(m, "__file__", None), str) and f.endswith(".so")]
             plan: list[tuple[_py_got.LoadedObject, list[tuple[int, int, int]]]] = []
             for path in paths:
                 real = _py_dl.realpath(path)
                 if real in self._examined or real.startswith(_DYNLOAD):
                     continue
+                obj = _py_got.loaded_object(real)     # None: not loaded in the base namespace (yet)
+                if obj is None:
+                    continue
                 self._examined.add(real)
-                obj = _py_got.loaded_object(real)
-                if obj is None or not any(self.routed_library(n) for n in obj.needed):
+                if not any(self.routed_library(n) for n in obj.needed):
                     continue
                 todo = []
                 for slot in _py_got.slots(obj):

@@ -242,7 +242,7 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
                 return None
         finally:
             self._busy.on = False
-        if isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+        if type(spec.loader) is importlib.machinery.ExtensionFileLoader:   # base namespace only
             spec.loader = _PatchingLoader(spec.loader, self._owner)
         return spec
 
