@@ -2,7 +2,8 @@
  *
  * It sleeps on the instance's waiting_epoch futex while no thread anywhere waits for a core, so an
  * instance without contention costs nothing. While threads wait it ticks (CORUN_TICK_US, default
- * 200 us, while this process holds cores; 5 ms otherwise) and, for this process only:
+ * 200 us, while this process holds cores, 50 us right after a steal; 5 ms otherwise) and, for
+ * this process only:
  *   - passes the turn when the quantum has expired (threads that spin without ever reaching a
  *     scheduling point are preempted by signal, see preempt.c);
  *   - steals the core of a RUNNING thread whose CPU clock did not advance over a tick and whose
@@ -30,6 +31,7 @@
 
 #define REAP_PERIOD_NS 20000000ull
 #define MAX_SUSPECTS 64
+#define FAST_TICK_US 50
 
 static char thread_state(int tid)
 {
@@ -53,8 +55,9 @@ static void sleep_us(unsigned us)
     cr_syscall6(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
 }
 
-/* One look at this process's threads. Returns true if this process holds cores. */
-static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap)
+/* One look at this process's threads. Returns true if this process holds cores; *stole tells
+ * whether it took a core from a sleeping thread (the next tick then comes sooner). */
+static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, bool *stole)
 {
     struct cr_defer d = {0};
     struct cr_thread *threads = cr_threads(s);
@@ -63,6 +66,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap)
     int nsus = 0;
     bool holding;
 
+    *stole = false;
     cr_shm_lock(s);
     int me = cr_self.proc;
     if (me == CR_NONE || cr_procs(s)[me].pid != cr_self.pid) {
@@ -119,6 +123,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap)
         atomic_store(&th->state, CR_STOLEN);
         th->cpu_seen_ns = cr_thread_cputime_ns(th->tid);
         s->stats_steals++;
+        *stole = true;
         cr_release_core(s, core, &d);
         cr_defer_add_signal(&d, cr_self.pid, th->tid);
     }
@@ -137,7 +142,7 @@ static void *watchdog_main(void *arg)
     struct cr_shm *s = cr_self.shm;
     int pid = cr_self.pid;
     uint64_t last_reap = 0;
-    bool holding = true;
+    bool holding = true, stole = false;
     while (cr_self.shm == s && cr_self.pid == pid && cr_self.proc != CR_NONE) {
         uint32_t epoch = atomic_load(&s->waiting_epoch);
         if (atomic_load((_Atomic int32_t *)&s->nready) == 0) {
@@ -153,10 +158,13 @@ static void *watchdog_main(void *arg)
             }
             continue;
         }
-        sleep_us(holding ? cr_self.tick_us : 5000);
+        /* Threads that just slept in an uninterceptable wait tend to do it again (barriers):
+         * look again sooner after a steal. */
+        unsigned us = !holding ? 5000 : stole ? FAST_TICK_US : cr_self.tick_us;
+        sleep_us(us < cr_self.tick_us || !holding ? us : cr_self.tick_us);
         if (cr_self.proc == CR_NONE)
             break;
-        holding = tick(s, cr_now_ns(), &last_reap);
+        holding = tick(s, cr_now_ns(), &last_reap, &stole);
     }
     return NULL;
 }
