@@ -200,3 +200,24 @@ def test_service_context_shares_the_base_instance(probe_lib):
             s.setenv("X", "1")
     finally:
         s.close()
+
+
+def test_a_reused_namespace_gives_fresh_instances_and_environment(probe_lib):
+    import ctypes as C
+
+    v = VLC(env={"CORUN_OLD": "1"})
+    lib = v.load(probe_lib)
+    lib.probe_accumulate.restype, lib.probe_accumulate.argtypes = C.c_long, [C.c_long]
+    assert lib.probe_accumulate(5) == 5
+    lmid = v.lmid
+    v.close()
+    w = VLC()
+    try:
+        assert w.lmid == lmid                       # the pooled namespace was reused
+        lib2 = w.load(probe_lib)
+        lib2.probe_accumulate.restype, lib2.probe_accumulate.argtypes = C.c_long, [C.c_long]
+        assert lib2.probe_accumulate(1) == 1        # fresh static state
+        assert w.getenv("CORUN_OLD") is None        # fresh environment
+        assert w.threads() == ([], 0)
+    finally:
+        w.close()

@@ -50,3 +50,21 @@ def test_raised_limit_with_tunable_at_start():
 def test_reexec_applies_the_tunable():
     r = run("reexec", None)
     assert r["made"] == r["limit"] == 15
+
+
+CHURN = textwrap.dedent("""
+    import json
+    import corun.vlc as vlc
+    for _ in range(6):                      # closing in creation order (not LIFO)
+        made = [vlc.VLC() for _ in range(9)]
+        for v in made:
+            v.close()
+    print(json.dumps({"ok": True}))
+""")
+
+
+def test_closing_in_any_order_does_not_lower_the_limit():
+    out = subprocess.run([sys.executable, "-c", CHURN], capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["ok"]

@@ -38,59 +38,6 @@ int vlc_process_cpus(cpu_set_t *out)
     return syscall(SYS_sched_getaffinity, 0, sizeof *out, out) < 0 ? -1 : 0;
 }
 
-static const char *root_path(void)
-{
-    static char path[PATH_MAX];
-    if (path[0])
-        return path;
-    const char *env = getenv("CORUN_VLC_ROOT");
-    if (env && *env) {
-        snprintf(path, sizeof path, "%s", env);
-        return path;
-    }
-    Dl_info info;
-    if (!dladdr((void *)root_path, &info) || !info.dli_fname)
-        return NULL;
-    const char *slash = strrchr(info.dli_fname, '/');
-    int dir = slash ? (int)(slash - info.dli_fname) : 1;
-    snprintf(path, sizeof path, "%.*s/libcorun_vlc_root.so", dir, slash ? info.dli_fname : ".");
-    return path;
-}
-
-static int is_limit_error(const char *msg)
-{
-    return msg && (strstr(msg, "static TLS") || strstr(msg, "no more namespaces"));
-}
-
-static int open_namespace(corun_vlc *v)
-{
-    const char *path = root_path();
-    if (!path)
-        return vlc_fail(CORUN_VLC_ENOTFOUND, "cannot locate libcorun_vlc_root.so");
-    v->root = dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL);
-    if (!v->root) {
-        const char *e = dlerror();
-        if (is_limit_error(e))
-            return vlc_fail(CORUN_VLC_ELIMIT,
-                "no linker namespace left for a new context (%d contexts alive; glibc: %s). glibc allows "
-                "11 namespaces with default tunables and 15 when the process starts with "
-                "GLIBC_TUNABLES=glibc.rtld.nns=16 in its environment (it cannot be changed later: "
-                "restart with it set, e.g. corun.vlc.reexec_with_tunables()). Close unused contexts, "
-                "or share the library through a service context.", atomic_load(&alive), e);
-        return vlc_fail(CORUN_VLC_ENOTFOUND, "cannot load the namespace root %s: %s", path, e ? e : "?");
-    }
-    dlinfo(v->root, RTLD_DI_LMID, &v->lmid);
-    v->configure = (int (*)(const void *, size_t))dlsym(v->root, "corun_vlc_root_configure");
-    v->setenv = (int (*)(const char *, const char *))dlsym(v->root, "corun_vlc_root_setenv");
-    v->getenv = (const char *(*)(const char *))dlsym(v->root, "corun_vlc_root_getenv");
-    v->threads = (int (*)(int *, int, long *))dlsym(v->root, "corun_vlc_root_threads");
-    if (!v->configure || !v->setenv || !v->getenv || !v->threads) {
-        dlclose(v->root);
-        return vlc_fail(CORUN_VLC_ENOTFOUND, "%s is not a corun namespace root", path);
-    }
-    return v->configure(&v->cpus, sizeof v->cpus) ? vlc_fail(CORUN_VLC_EINVAL, "root rejected CPUs") : 0;
-}
-
 API corun_vlc *corun_vlc_create(unsigned flags)
 {
     corun_vlc *v = calloc(1, sizeof *v);
@@ -100,9 +47,22 @@ API corun_vlc *corun_vlc_create(unsigned flags)
     }
     v->flags = flags;
     pthread_mutex_init(&v->lock, NULL);
-    if (vlc_process_cpus(&v->cpus) || ((flags & CORUN_VLC_SERVICE) == 0 && open_namespace(v))) {
+    if (vlc_process_cpus(&v->cpus)) {
+        vlc_fail(CORUN_VLC_ESTATE, "sched_getaffinity failed");
         free(v);
         return NULL;
+    }
+    if ((flags & CORUN_VLC_SERVICE) == 0) {
+        if (vlc_ns_acquire(&v->ns)) {
+            free(v);
+            return NULL;
+        }
+        if (v->ns.configure(&v->cpus, sizeof v->cpus)) {
+            vlc_ns_release(&v->ns);
+            vlc_fail(CORUN_VLC_EINVAL, "namespace root rejected the CPU set");
+            free(v);
+            return NULL;
+        }
     }
     atomic_fetch_add(&alive, 1);
     return v;
@@ -116,8 +76,8 @@ API int corun_vlc_destroy(corun_vlc *v)
         return vlc_fail(CORUN_VLC_EBUSY, "%d thread(s) are still inside the context", atomic_load(&v->inside));
     for (int i = v->nlibs - 1; i >= 0; i--)
         dlclose(v->libs[i]);
-    if (v->root)
-        dlclose(v->root);
+    if (v->ns.root)
+        vlc_ns_release(&v->ns);
     free(v->libs);
     pthread_mutex_destroy(&v->lock);
     free(v);
@@ -169,7 +129,7 @@ API int corun_vlc_set_cpumask(corun_vlc *v, const void *mask, size_t size)
             return vlc_fail(CORUN_VLC_ECPU, "CPU %d is not in this process's allowed set", i);
     pthread_mutex_lock(&v->lock);
     v->cpus = want;
-    int r = v->configure ? v->configure(&want, sizeof want) : 0;
+    int r = v->ns.configure ? v->ns.configure(&want, sizeof want) : 0;
     pthread_mutex_unlock(&v->lock);
     return r ? vlc_fail(CORUN_VLC_EINVAL, "root rejected CPUs") : 0;
 }
@@ -198,10 +158,10 @@ static int env_op(corun_vlc *v, const char *name, const char *value)
 {
     if (!v || !name || !*name || strchr(name, '='))
         return vlc_fail(CORUN_VLC_EINVAL, "invalid environment variable name");
-    if (!v->setenv)
+    if (!v->ns.setenv)
         return vlc_fail(CORUN_VLC_ESTATE, "a service context shares the process environment; use setenv()");
     pthread_mutex_lock(&v->lock);
-    int r = v->setenv(name, value);
+    int r = v->ns.setenv(name, value);
     pthread_mutex_unlock(&v->lock);
     return r ? vlc_fail(CORUN_VLC_ENOMEM, "setenv %s failed: %s", name, strerror(-r)) : 0;
 }
@@ -222,7 +182,7 @@ API const char *corun_vlc_getenv(corun_vlc *v, const char *name)
 {
     if (!v || !name)
         return NULL;
-    return v->getenv ? v->getenv(name) : getenv(name);
+    return v->ns.getenv ? v->ns.getenv(name) : getenv(name);
 }
 
 API void *corun_vlc_load(corun_vlc *v, const char *name)
@@ -232,11 +192,11 @@ API void *corun_vlc_load(corun_vlc *v, const char *name)
         return NULL;
     }
     pthread_mutex_lock(&v->lock);
-    void *h = v->root ? dlmopen(v->lmid, name, RTLD_NOW | RTLD_LOCAL) : dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    void *h = v->ns.root ? dlmopen(v->ns.lmid, name, RTLD_NOW | RTLD_LOCAL) : dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
         pthread_mutex_unlock(&v->lock);
-        vlc_fail(is_limit_error(e) ? CORUN_VLC_ELIMIT : CORUN_VLC_ENOTFOUND, "cannot load %s: %s", name,
+        vlc_fail(vlc_is_limit_error(e) ? CORUN_VLC_ELIMIT : CORUN_VLC_ENOTFOUND, "cannot load %s: %s", name,
                  e ? e : "?");
         return NULL;
     }
@@ -272,17 +232,17 @@ API void *corun_vlc_sym(corun_vlc *v, void *lib, const char *name)
 
 API long corun_vlc_lmid(corun_vlc *v)
 {
-    return v ? (long)v->lmid : -1;
+    return v ? (long)v->ns.lmid : -1;
 }
 
 API int corun_vlc_threads(corun_vlc *v, int *tids, int cap, long *started)
 {
     if (!v)
         return vlc_fail(CORUN_VLC_EINVAL, "NULL context");
-    if (!v->threads) {
+    if (!v->ns.threads) {
         if (started)
             *started = 0;
         return 0;
     }
-    return v->threads(tids, cap, started);
+    return v->ns.threads(tids, cap, started);
 }

@@ -152,3 +152,22 @@ char *vr_slurp(const char *path, size_t *len)
     *len = n;
     return buf;
 }
+
+/* Make a pooled namespace look new: the process's current environment, no thread history. */
+VR_API void corun_vlc_root_reset(char *const *env)
+{
+    clearenv();
+    for (char *const *e = env; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        char name[256];
+        size_t n = (size_t)(eq - *e);
+        if (n == 0 || n >= sizeof name)
+            continue;
+        memcpy(name, *e, n);
+        name[n] = 0;
+        setenv(name, eq + 1, 1);
+    }
+    vr_threads_reset();
+}

@@ -45,6 +45,8 @@ void vr_pin_self(const struct vr_cfg *c);
 void vr_threads_repin(const struct vr_cfg *c);
 /* The context's /proc/cpuinfo text (NUL-terminated), or NULL when out of memory. */
 const char *vr_cpuinfo(struct vr_cfg *c);
+/* Forget the count of threads started (for a namespace reused by a new context). */
+void vr_threads_reset(void);
 /* Write len bytes to a fresh memfd positioned at 0; returns the fd or -1 (errno set). */
 int vr_memfd(const char *name, const char *data, size_t len, int cloexec);
 /* Read a whole file with the real open/read into a malloc()ed NUL-terminated buffer. */

@@ -71,6 +71,13 @@ VR_API int corun_vlc_root_threads(int *tids, int cap, long *total)
     return n;
 }
 
+void vr_threads_reset(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    started_total = 0;
+    pthread_mutex_unlock(&reg_lock);
+}
+
 struct start {
     void *(*fn)(void *);
     void *arg;
