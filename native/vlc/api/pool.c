@@ -132,3 +132,22 @@ void vlc_ns_release(struct vlc_ns *ns)
     pthread_mutex_unlock(&pool_lock);
     dlclose(ns->root);
 }
+
+API int corun_vlc_prewarm(int n)
+{
+    int made = 0;
+    for (; made < n; made++) {
+        pthread_mutex_lock(&pool_lock);
+        int full = pooled >= POOL_MAX || pooled >= n;
+        pthread_mutex_unlock(&pool_lock);
+        if (full)
+            break;
+        struct vlc_ns ns;
+        int r = open_new(&ns);
+        if (r)
+            return made ? made : r;
+        atomic_fetch_add(&in_use, 1);
+        vlc_ns_release(&ns);
+    }
+    return made;
+}

@@ -9,7 +9,7 @@
 
 See docs/vlc.md for the design, the mechanisms and their limits.
 """
-from corun.vlc.context import VLC, live_contexts
+from corun.vlc.context import VLC, live_contexts, prewarm
 from corun.vlc.errors import (VLCBusyError, VLCClosedError, VLCCpuError, VLCError, VLCLibraryNotFound,
                               VLCLimitError, VLCSymbolNotFound)
 from corun.vlc.gate import add_thread_hook, remove_thread_hook, thread_stack
@@ -18,5 +18,5 @@ from corun.vlc.library import VLCLibrary
 from corun.vlc.tunables import namespace_limit, reexec_with_tunables
 
 __all__ = ["VLC", "VLCLibrary", "VLCError", "VLCLibraryNotFound", "VLCSymbolNotFound", "VLCCpuError",
-           "VLCLimitError", "VLCClosedError", "VLCBusyError", "info", "live_contexts", "namespace_limit",
+           "VLCLimitError", "VLCClosedError", "VLCBusyError", "info", "live_contexts", "prewarm", "namespace_limit",
            "reexec_with_tunables", "add_thread_hook", "remove_thread_hook", "thread_stack"]

@@ -34,6 +34,7 @@ _SIGS = {
     "corun_vlc_threads": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int,
                                          ctypes.POINTER(ctypes.c_long)]),
     "corun_vlc_count": (ctypes.c_int, []),
+    "corun_vlc_prewarm": (ctypes.c_int, [ctypes.c_int]),
     "corun_vlc_error": (ctypes.c_char_p, []),
 }
 

@@ -42,6 +42,12 @@ def live_contexts() -> list[VLC]:
         return sorted((v for v in _live if not v.closed), key=lambda v: v.id)
 
 
+def prewarm(n: int) -> int:
+    """Create up to n linker namespaces ahead of time so that later ``VLC()`` calls are fast (the
+    paper's initialization step). Returns how many were made."""
+    return _capi.check(_capi.lib().corun_vlc_prewarm(int(n)), "prewarm")
+
+
 def _cpulist(cpus: str | Iterable[int]) -> str:
     try:
         if isinstance(cpus, str):
