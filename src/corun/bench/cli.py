@@ -8,12 +8,16 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from corun.bench import machine, session
+from corun.bench import machine
 from corun.bench.model import SIZES
 from corun.bench.scenarios import DEMO, SCENARIOS, Scenario
+
+if TYPE_CHECKING:  # rich, matplotlib and the runner load only when a bench runs: `corun run`
+    from rich.console import Console  # builds this parser too and must start fast
+
+    from corun.bench import session
 
 DEFAULT_DIR = Path("corun-bench-results")
 WIDE = 160
@@ -91,7 +95,9 @@ def _canonical(name: str, args: argparse.Namespace, repeat: int, json_path: Path
 
 
 def _request(scenario: Scenario, args: argparse.Namespace, size: str, write_default: bool
-             ) -> session.Request:
+             ) -> "session.Request":
+    from corun.bench import session
+
     repeat = scenario.default_repeat if args.repeat is None else args.repeat
     if repeat < 1:
         raise ValueError("--repeat must be at least 1")
@@ -111,7 +117,9 @@ def _request(scenario: Scenario, args: argparse.Namespace, size: str, write_defa
         corun_args=list(args.corun_args), json_path=json_path, plot_path=plot_path)
 
 
-def _list(con: Console) -> int:
+def _list(con: "Console") -> int:
+    from rich.table import Table
+
     cores = machine.usable_cores()
     t = Table(title=f"corun bench scenarios (this machine: {cores} cores)", title_justify="left",
               show_lines=True)
@@ -125,7 +133,9 @@ def _list(con: Console) -> int:
     return 0
 
 
-def _console() -> Console:
+def _console() -> "Console":
+    from rich.console import Console
+
     con = Console()
     if not con.is_terminal and "COLUMNS" not in os.environ:
         con = Console(width=WIDE)  # logs and pipes: keep table rows on one line
@@ -134,6 +144,8 @@ def _console() -> Console:
 
 def _run(scenario: Scenario, args: argparse.Namespace, size: str, write_default: bool) -> int:
     try:
+        from corun.bench import session
+
         req = _request(scenario, args, size, write_default)
         session.run(req, _console())
     except ValueError as e:

@@ -111,7 +111,10 @@ def _heatmap(result: BenchResult) -> Figure:
                     v = grid[i, j]
                     text = ("skipped" if crs[0].case.skip else "n/a") if np.isnan(v) else (
                         f"{v:.2f}x" if row == 2 else fmt.number(float(v)))
-                    ax.text(j, i, text, ha="center", va="center", fontsize=7)
+                    rgba = im.cmap(im.norm(v)) if np.isfinite(v) else (1.0, 1.0, 1.0, 1.0)
+                    dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
+                    ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                            color="white" if dark else "black")
             ax.set_xticks(range(len(bs)), [str(b) for b in bs], fontsize=8)
             ax.set_yticks(range(len(ts)), [str(t) for t in ts], fontsize=8)
             ax.set_xlabel("B inner BLAS threads", fontsize=8)
@@ -130,17 +133,20 @@ def _ratio(result: BenchResult) -> Figure:
     y = np.arange(len(crs))
     for yi, cr in zip(y, crs):
         s = cr.speedup()
-        if s is None:
+        if s is None or s <= 0:
             ax.text(1.0, yi, "skipped" if cr.case.skip else "failed", va="center", ha="center",
                     fontsize=8, color="red")
             continue
         ax.barh(yi, s - 1.0, left=1.0, color=COLORS["corun"] if s >= 0.98 else "#d62728")
         ax.text(s, yi, f" {s:.3f}", va="center", fontsize=8)
+    known = [s for s in (cr.speedup() for cr in crs) if s is not None and s > 0]
+    ax.set_xscale("log")
+    ax.set_xlim(min([0.5, *(0.8 * s for s in known)]), max([2.0, *(1.25 * s for s in known)]))
     ax.axvspan(0.98, 1.02, color="#2ca02c", alpha=0.15, label="within 2% of plain")
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_yticks(y, [cr.case.key for cr in crs], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("corun relative to plain (>1: corun better)")
+    ax.set_xlabel("corun relative to plain, log scale (>1: corun better)")
     ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(_title(result), fontsize=10)
     return fig
