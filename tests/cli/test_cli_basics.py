@@ -76,3 +76,14 @@ def test_status_help(corun):
     p = corun("status", "--help")
     assert p.returncode == 0 and "--json" in p.stdout and "--instance" in p.stdout
 
+
+
+def test_status_of_unknown_instance(corun):
+    """No such instance: exit 1 and one line, not a traceback and not an empty table."""
+    name = corun.instance + "-never-created"
+    line = corun.error(corun("status", "--instance", name), 1)
+    assert line.startswith("corun: error: ")
+
+
+def test_status_json_of_unknown_instance(corun):
+    corun.error(corun("status", "--json", "--instance", corun.instance + "-never-created"), 1)
