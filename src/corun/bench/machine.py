@@ -1,10 +1,12 @@
 """The machine a benchmark runs on: usable cores (scenarios scale to them) and a description."""
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
 import sys
+from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
@@ -42,6 +44,19 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _preload_fingerprint() -> dict[str, Any] | None:
+    """Which libcorun.so the corun runs loaded: the scheduler changes faster than commits."""
+    try:
+        from corun._native import library
+        path = library("libcorun.so")
+        data = path.read_bytes()
+    except Exception:  # missing or unbuilt native library: the corun runs will say so
+        return None
+    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest()[:16],
+            "mtime": datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(
+                timespec="seconds")}
+
+
 def describe() -> dict[str, Any]:
     try:  # without importing numpy: that would start BLAS threads in the bench process
         numpy_version: str | None = metadata.version("numpy")
@@ -57,6 +72,7 @@ def describe() -> dict[str, Any]:
         "numpy": numpy_version,
         "corun": __version__,
         "git_commit": _git_commit(),
+        "libcorun": _preload_fingerprint(),
         "loadavg": list(os.getloadavg()),
         "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
     }

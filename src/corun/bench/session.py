@@ -42,6 +42,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _at_end(host: dict) -> dict:
+    """Add what may have changed while the runs went on: the load, the scheduler library."""
+    end = machine.describe()
+    host["loadavg_end"] = end["loadavg"]
+    if end["libcorun"] != host["libcorun"]:
+        host["libcorun_changed_during_run"] = end["libcorun"]
+    return host
+
+
 def run(req: Request, con: Console) -> BenchResult:
     cases = select(req.scenario.build(req.cores, req.size), req.only)
     if not cases:
@@ -54,6 +63,7 @@ def run(req: Request, con: Console) -> BenchResult:
               f"(plain, corun) on {req.cores} cores; corun runs as: {' '.join(prefix[1:])} CMD",
               highlight=False)
     started = _now()
+    host = machine.describe()
     order: list[tuple[str, int, str]] = []  # as executed, not as planned
 
     with console_report.progress_bar(con, len(steps), req.repeat) as bar:
@@ -65,7 +75,7 @@ def run(req: Request, con: Console) -> BenchResult:
     result = BenchResult(
         scenario=req.scenario.name, description=req.scenario.description, size=req.size,
         repeat=req.repeat, cores=req.cores, command=req.command, started=started,
-        finished=_now(), machine=machine.describe(),
+        finished=_now(), machine=_at_end(host),
         settings={"instance": req.instance, "corun_prefix": prefix, "only": req.only,
                   "timeout_s": req.timeout_s, "python": sys.executable},
         results=results, order=order, targets=req.scenario.targets(results, req.cores),
