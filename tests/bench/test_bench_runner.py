@@ -114,3 +114,10 @@ def test_broken_corun_prefix_is_a_failed_run_not_a_crash():
     run = runner.run_step(runner.Step(case, 0, "corun"), ["/nonexistent/corun-launcher", "--"])
     assert run.status == "failed"
     assert "cannot start" in run.error
+
+
+def test_copy_dying_around_the_start_signal_fails_the_run_and_names_the_copy():
+    case = _python_case("print('READY', flush=True)\nimport sys\nsys.exit(5)\n", 30.0, procs=2)
+    run = runner.run_step(runner.Step(case, 0, "plain"), [])
+    assert run.status == "failed" and run.returncode == 1
+    assert "copy 0" in run.error and "5" in run.error

@@ -65,13 +65,20 @@ def run_group(procs: int, cmd: list[str], prefix: list[str]) -> dict[str, Any]:
         for i, p in enumerate(copies):
             _wait_ready(p, i)
         ready = time.monotonic()
+        for i, p in enumerate(copies):
+            assert p.stdin is not None
+            try:
+                p.stdin.write("go\n")
+                p.stdin.flush()
+            except BrokenPipeError:
+                raise CopyFailed(f"copy {i} exited before the start signal "
+                                 f"(status {p.wait()})") from None
         for p in copies:
             assert p.stdin is not None
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        for p in copies:
-            assert p.stdin is not None
-            p.stdin.close()
+            try:
+                p.stdin.close()
+            except BrokenPipeError:
+                pass  # that copy's exit status tells what happened
         children = [_result(p, i) for i, p in enumerate(copies)]
     except BaseException:
         for p in copies:
