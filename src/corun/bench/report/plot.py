@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from corun.bench.model import MODES, BenchResult, CaseResult
 from corun.bench.report import fmt
@@ -138,16 +139,22 @@ def _ratio(result: BenchResult) -> Figure:
                     fontsize=8, color="red")
             continue
         ax.barh(yi, s - 1.0, left=1.0, color=COLORS["corun"] if s >= 0.98 else "#d62728")
-        ax.text(s, yi, f" {s:.3f}", va="center", fontsize=8)
+        ax.text(s, yi, f" {s:.3f} " if s >= 1 else f" {s:.3f} ", va="center", fontsize=8,
+                ha="left" if s >= 1 else "right")
     known = [s for s in (cr.speedup() for cr in crs) if s is not None and s > 0]
     ax.set_xscale("log")
-    ax.set_xlim(min([0.5, *(0.8 * s for s in known)]), max([2.0, *(1.25 * s for s in known)]))
+    lo, hi = min([0.5, *(0.7 * s for s in known)]), max([2.0, *(1.4 * s for s in known)])
+    ax.set_xlim(lo, hi)
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1, 1.25, 2, 5, 10, 20, 50, 100,
+                         200, 500, 1000) if lo <= t <= hi]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.axvspan(0.98, 1.02, color="#2ca02c", alpha=0.15, label="within 2% of plain")
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_yticks(y, [cr.case.key for cr in crs], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("corun relative to plain, log scale (>1: corun better)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     fig.suptitle(_title(result), fontsize=10)
     return fig
 
