@@ -121,3 +121,19 @@ def test_copy_dying_around_the_start_signal_fails_the_run_and_names_the_copy():
     run = runner.run_step(runner.Step(case, 0, "plain"), [])
     assert run.status == "failed" and run.returncode == 1
     assert "copy 0" in run.error and "5" in run.error
+
+
+def test_give_up_on_a_mode_after_timeouts_in_n_cases():
+    cases = [make_case(k) for k in "abcd"]
+
+    def step(s: runner.Step, prefix: list[str]) -> runner.Run:
+        status = "timeout" if s.mode == "corun" else "ok"
+        return runner.Run(s.case.key, s.mode, s.rep, status, 1.0 if status == "ok" else None,
+                          0.0, 0 if status == "ok" else None)
+
+    results = runner.run_plan(cases, 2, [], step_runner=step, give_up_after=2)
+    corun = {k: [r.status for r in cr.runs if r.mode == "corun"] for k, cr in results.items()}
+    assert corun == {"a": ["timeout", "skipped"], "b": ["timeout", "skipped"],
+                     "c": ["skipped", "skipped"], "d": ["skipped", "skipped"]}
+    assert "given up" in results["c"].runs[1].error
+    assert all(r.status == "ok" for cr in results.values() for r in cr.runs if r.mode == "plain")

@@ -40,7 +40,7 @@ def _add_common(p: argparse.ArgumentParser, repeat_default: str) -> None:
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="limit per run in seconds; a run past it is killed and recorded as a "
                         "timeout, and the case's later runs in that mode are skipped "
-                        "(default: 300, demo 30)")
+                        "(default: 300, demo 20)")
     p.add_argument("--instance", default=None, metavar="NAME",
                    help="corun instance for the corun runs (default: bench-PID, a fresh one)")
     p.add_argument("--corun-arg", action="append", default=[], metavar="ARG", dest="corun_args",

@@ -139,20 +139,29 @@ def plan(cases: Iterable[Case], repeat: int) -> list[Step]:
 def run_plan(cases: list[Case], repeat: int, prefix: list[str],
              on_start: Callable[[Step], None] = lambda s: None,
              on_done: Callable[[Step, Run], None] = lambda s, r: None,
-             step_runner: Callable[[Step, list[str]], Run] = run_step) -> dict[str, CaseResult]:
+             step_runner: Callable[[Step, list[str]], Run] = run_step,
+             give_up_after: int | None = None) -> dict[str, CaseResult]:
     """Run every step of plan(cases, repeat); results keyed by case, in the cases' order.
 
     After a run times out, the remaining repetitions of that case under that mode are recorded
     as ``skipped`` instead of being run: a hung mode costs one timeout per case, not ``repeat``.
+    With ``give_up_after``, a mode that timed out in that many cases is skipped from then on
+    (``corun demo`` uses it to stay short when the scheduler hangs).
     """
     results = {c.key: CaseResult(c, []) for c in cases}
     timed_out: set[tuple[str, str]] = set()
     for step in plan(cases, repeat):
         on_start(step)
+        hung_cases = sum(1 for _, mode in timed_out if mode == step.mode)
         if (step.case.key, step.mode) in timed_out:
+            why = "an earlier repetition timed out"
+        elif give_up_after is not None and hung_cases >= give_up_after:
+            why = f"{step.mode} runs timed out in {hung_cases} cases, given up"
+        else:
+            why = ""
+        if why:
             run = Run(case=step.case.key, mode=step.mode, rep=step.rep, status="skipped",
-                      value=None, elapsed_s=0.0, returncode=None,
-                      error="not run: an earlier repetition timed out")
+                      value=None, elapsed_s=0.0, returncode=None, error=f"not run: {why}")
         else:
             run = step_runner(step, prefix)
             if run.status == "timeout":

@@ -71,7 +71,8 @@ def run(req: Request, con: Console) -> BenchResult:
             order.append((run.case, run.rep, run.mode))
             bar.on_done(step, run)
 
-        results = runner.run_plan(cases, req.repeat, prefix, bar.on_start, done)
+        results = runner.run_plan(cases, req.repeat, prefix, bar.on_start, done,
+                                  give_up_after=req.scenario.give_up_after)
     result = BenchResult(
         scenario=req.scenario.name, description=req.scenario.description, size=req.size,
         repeat=req.repeat, cores=req.cores, command=req.command, started=started,

@@ -8,7 +8,7 @@ from typing import Callable
 from corun.bench.model import SIZES, Case, CaseResult, Target
 
 # Per-run time limits by size, seconds: generous enough for plain Linux's collapse.
-TIMEOUTS = {"default": 300.0, "quick": 30.0, "tiny": 60.0}
+TIMEOUTS = {"default": 300.0, "quick": 20.0, "tiny": 60.0}
 
 
 def timeout_for(size: str) -> float:
@@ -49,3 +49,4 @@ class Scenario:
     scaling: Callable[[int], str] = field(default=lambda cores: "")  # parameters at N cores
     plot_kind: str = "bars"                        # "bars" | "heatmap" | "ratio"
     default_repeat: int = 3
+    give_up_after: int | None = None               # skip a mode after timeouts in N cases

@@ -28,5 +28,5 @@ SCENARIO = Scenario(
         "numpy-procs (150 matmuls of 384 x 384 per process) and gomp-procs with libgomp "
         "(2000 parallel-for regions per process, T = cores threads), P = 1, cores, 2 x cores, "
         "each under plain Linux and under corun, 2 repetitions alternated."),
-    build=build, targets=targets, plot_kind="bars", default_repeat=2,
+    build=build, targets=targets, plot_kind="bars", default_repeat=2, give_up_after=2,
     scaling=lambda cores: f"P = {', '.join(map(str, multiples(cores, PROC_FACTORS)))}")
