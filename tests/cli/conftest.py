@@ -48,12 +48,16 @@ class Corun:
 
     def __call__(self, *args: str, env: dict[str, str | None] | None = None, instance: str | None = "auto",
                  input: bytes | str | None = None, text: bool = True, timeout: float = TIMEOUT,
-                 cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
+                 cwd: str | os.PathLike | None = None, affinity: set[int] | None = None,
+                 ) -> subprocess.CompletedProcess:
+        """`affinity`: start corun with this CPU affinity, as `taskset -c LIST corun ...` would."""
         if isinstance(input, str) and not text:
             input = input.encode()
+        preexec = (lambda: os.sched_setaffinity(0, affinity)) if affinity is not None else None
         return subprocess.run([sys.executable, "-m", "corun", *args], env=self.env(env, instance),
                               input=input, capture_output=True, text=text, timeout=timeout,
-                              cwd=cwd or self.tmp, stdin=None if input is not None else subprocess.DEVNULL)
+                              cwd=cwd or self.tmp, stdin=None if input is not None else subprocess.DEVNULL,
+                              preexec_fn=preexec)
 
     def marker(self) -> tuple[list[str], Path]:
         """A CMD that leaves a file behind if it ever starts."""

@@ -160,6 +160,17 @@ def test_argparse_usage_errors(corun, args):
     assert not marker.exists()
 
 
+@pytest.mark.skipif(len(AFFINITY) < 2, reason="needs 2 CPUs")
+@pytest.mark.parametrize("source", ["cli", "env"])
+def test_cpus_outside_inherited_affinity(corun, source):
+    """Under `taskset -c A`, asking for CPU B is an error even though the machine has B."""
+    cmd, marker = corun.marker()
+    args, env = (["--cpus", str(AFFINITY[-1])], {}) if source == "cli" else ([], {"CORUN_CPUS": str(AFFINITY[-1])})
+    line = corun.error(corun("run", *args, "--", *cmd, env=env, affinity={AFFINITY[0]}))
+    assert str(AFFINITY[-1]) in line and "affinity" in line
+    assert not marker.exists()
+
+
 def test_bad_option_wins_over_missing_command(corun):
     """Options are checked first: a bad value is a usage error (2) even when CMD does not exist."""
     line = corun.error(corun("run", "--quantum", "0", "--", "no-such-command-corun-test"))

@@ -158,6 +158,12 @@ def test_managed_environment_defaults(corun):
     assert env["LD_PRELOAD"].split()[0] == LIBCORUN
 
 
+@pytest.mark.skipif(len(AFFINITY) < 2, reason="needs 2 CPUs")
+def test_default_cpus_is_the_inherited_affinity(corun):
+    env = child_env(corun("run", "--", "env", "-0", text=False, affinity={AFFINITY[-1]}))
+    assert env["CORUN_CPUS"] == str(AFFINITY[-1])
+
+
 def test_env_quantum_ms_becomes_us(corun):
     env = child_env(corun("run", "--", "env", "-0", env={"CORUN_QUANTUM_MS": "3"}, text=False))
     assert env["CORUN_QUANTUM_US"] == "3000" and "CORUN_QUANTUM_MS" not in env
