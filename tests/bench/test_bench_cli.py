@@ -50,13 +50,13 @@ def test_bad_arguments_exit_2():
 
 def test_tiny_bench_writes_table_json_and_png(tmp_path):
     p = corun("bench", "numpy-procs", "--size", "tiny", "--repeat", "1", "--only", "P=1",
-              "--only", "P=2", "--timeout", "60", "--json", "out/r.json", "--plot", "out/r.png",
+              "--only", "P=2", "--timeout", "30", "--json", "out/r.json", "--plot", "out/r.png",
               cwd=tmp_path)
     assert p.returncode == 0, p.stderr + p.stdout
     assert "numpy P=1" in p.stdout and "corun/plain" in p.stdout
     doc = json.loads((tmp_path / "out" / "r.json").read_text())
     assert doc["command"] == ("corun bench numpy-procs --size tiny --only P=1 --only P=2 "
-                              "--repeat 1 --timeout 60 --json out/r.json --plot out/r.png")
+                              "--repeat 1 --timeout 30 --json out/r.json --plot out/r.png")
     assert [c["key"] for c in doc["cases"]] == ["numpy P=1", "numpy P=2"]
     assert [(o["case"], o["mode"]) for o in doc["order"]] == [
         ("numpy P=1", "plain"), ("numpy P=1", "corun"), ("numpy P=2", "plain"),

@@ -30,6 +30,8 @@ def test_json_document_schema(numpy_like_result, tmp_path):
     assert p2["ratio"] == pytest.approx(4.7) and p2["speedup"] == pytest.approx(4.7)
     assert p2["metric"]["unit"] == "GFLOP/s" and p2["metric"]["higher_is_better"] is True
     assert p2["scaled"]["plain"] == pytest.approx(0.2)
+    assert p2["scaled"]["corun"] == pytest.approx(94.0 / 97.0)
+    assert p2["scaled"]["corun_vs_plain_base"] == pytest.approx(0.94)
     assert [r["status"] for r in p2["runs"]] == ["ok", "ok", "ok", "failed", "ok", "ok"]
     assert case["numpy P=4"]["skip"] == "gone" and case["numpy P=4"]["runs"] == []
     assert all({"description", "mode", "observed", "limit", "ok"} <= set(t) for t in doc["targets"])

@@ -107,14 +107,16 @@ class Target:
         return asdict(self)
 
 
-def scaled(results: dict[str, CaseResult], key: str, mode: str) -> float | None:
-    """A case's median relative to its one-process baseline (see Case.scaling), or None."""
+def scaled(results: dict[str, CaseResult], key: str, mode: str,
+           base_mode: str | None = None) -> float | None:
+    """A case's median under ``mode`` relative to its one-process baseline under ``base_mode``
+    (default: the same mode), as Case.scaling says; None when either is missing."""
     cr = results[key]
     case = cr.case
     if not case.baseline or case.baseline not in results or not case.scaling:
         return None
     value = cr.summary(mode).median
-    base = results[case.baseline].summary(mode).median
+    base = results[case.baseline].summary(base_mode or mode).median
     if case.scaling == "throughput":
         return ratio(value, base)
     if case.scaling == "serial":

@@ -5,7 +5,9 @@ reproduces the file), started, finished, machine, settings, order (execution ord
 case, rep, mode), cases, targets. Each case: its definition (key, group, label, params, procs,
 cmd, env, metric, timeout_s, skip, baseline, scaling), ``plain`` and ``corun`` summaries
 (n_ok, n_runs, median, min, max), ``ratio`` (corun/plain of the medians), ``speedup`` (>1:
-corun better, whatever the metric's direction), ``scaled`` (vs the one-process case, per mode)
+corun better, whatever the metric's direction), ``scaled`` (per mode: vs the
+one-process case of the same mode; ``corun_vs_plain_base``: corun vs plain's one-process case,
+which the targets use)
 and every run (mode, rep, status, value, elapsed_s, returncode, error, detail).
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ def document(result: BenchResult) -> dict[str, Any]:
         d["ratio"] = cr.ratio()
         d["speedup"] = cr.speedup()
         d["scaled"] = {mode: scaled(result.results, key, mode) for mode in MODES}
+        d["scaled"]["corun_vs_plain_base"] = scaled(result.results, key, "corun", "plain")
         d["runs"] = [r.to_dict() for r in cr.runs]
         cases.append(d)
     return {

@@ -48,8 +48,8 @@ def targets(results: dict[str, CaseResult], cores: int) -> list[Target]:
     out = []
     for k, cr in results.items():
         if cr.case.procs > 1 and cr.case.baseline and cr.case.skip is None:
-            v = scaled(results, k, "corun")
-            out.append(Target(f"{k}: wall <= {TARGET_SERIAL} x P x (P=1 wall)", "corun", v,
+            v = scaled(results, k, "corun", base_mode="plain")
+            out.append(Target(f"{k}: wall <= {TARGET_SERIAL} x P x plain P=1 wall", "corun", v,
                               TARGET_SERIAL, None if v is None else v <= TARGET_SERIAL))
     return out
 
