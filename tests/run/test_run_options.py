@@ -47,8 +47,10 @@ BAD = {
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """No user config, no CORUN_* from the caller's environment."""
+    """No user config, no CORUN_* from the caller's environment. (resolve(env={...}) without
+    XDG_CONFIG_HOME falls back to ~/.config, so HOME is isolated too.)"""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for k in list(os.environ):
         if k.startswith("CORUN_"):
             monkeypatch.delenv(k)
@@ -152,6 +154,11 @@ def test_explicit_config_beats_corun_config_env(tmp_path):
     a = write_config(tmp_path / "a.toml", "[run]\nquantum_ms = 3\n")
     b = write_config(tmp_path / "b.toml", "[run]\nquantum_ms = 4\n")
     assert resolve({}, env={"CORUN_CONFIG": str(a)}, config_path=str(b)).quantum_ms == 4.0
+
+
+def test_config_from_home_when_no_xdg(tmp_path):
+    write_config(tmp_path / "h" / ".config" / "corun" / "config.toml", "[run]\nquantum_ms = 8\n")
+    assert resolve({}, env={"HOME": str(tmp_path / "h")}).quantum_ms == 8.0
 
 
 def test_missing_default_config_is_fine(tmp_path):
