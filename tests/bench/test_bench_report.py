@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from rich.console import Console
@@ -80,3 +83,20 @@ def test_table_shows_medians_ratios_failures_and_skips(numpy_like_result):
     assert "corun: 1 failed: boom" in text
     assert "skipped: gone" in text
     assert "targets (issue 3): 1 met" in text
+
+
+def test_result_file_round_trips_and_show_reprints_it(numpy_like_result, tmp_path):
+    from corun.bench.report import load
+
+    path = jsonfile.write(numpy_like_result, tmp_path / "r.json")
+    again = load.read(path)
+    assert jsonfile.document(again) == jsonfile.document(numpy_like_result)
+    p = subprocess.run([sys.executable, "-m", "corun", "bench", "show", str(path), "--plot",
+                        str(tmp_path / "again.png")], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "COLUMNS": "250"})
+    assert p.returncode == 0, p.stderr
+    assert "94.0 [92.0-96.0] (2/3 ok)" in p.stdout
+    assert (tmp_path / "again.png").read_bytes().startswith(PNG_MAGIC)
+    (tmp_path / "bad.json").write_text('{"schema": "other"}')
+    with pytest.raises(load.ResultFileError):
+        load.read(tmp_path / "bad.json")

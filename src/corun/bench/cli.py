@@ -56,8 +56,11 @@ def register(subparsers) -> None:
                     "and corun/plain ratios as a table, a JSON file and a PNG plot. Every run "
                     "has a time limit; failed or hung runs are recorded, never fatal.",
         epilog=_scenario_lines() + "\n\nexample: corun bench numpy-procs --repeat 5")
-    b.add_argument("scenario", choices=[*SCENARIOS, "list"], metavar="SCENARIO",
-                   help=f"one of: {', '.join(SCENARIOS)}; or 'list' to describe them")
+    b.add_argument("scenario", choices=[*SCENARIOS, "list", "show"], metavar="SCENARIO",
+                   help=f"one of: {', '.join(SCENARIOS)}; 'list' describes them; 'show FILE' "
+                        "prints a JSON result file's table again (with --plot/--json: rewrites "
+                        "them, targets re-evaluated)")
+    b.add_argument("file", nargs="?", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     b.add_argument("--size", choices=SIZES, default="default",
                    help="problem size: default (committed results), quick, tiny (smoke test)")
     b.add_argument("--only", action="append", default=[], metavar="TEXT",
@@ -154,9 +157,37 @@ def _run(scenario: Scenario, args: argparse.Namespace, size: str, write_default:
     return 0
 
 
+def _show(args: argparse.Namespace) -> int:
+    from corun.bench.report import console as console_report
+    from corun.bench.report import jsonfile, load, plot
+
+    if args.file is None:
+        print("corun: error: usage: corun bench show FILE.json [--plot PNG] [--json JSON]",
+              file=sys.stderr)
+        return 2
+    try:
+        result = load.read(args.file)
+    except load.ResultFileError as e:
+        print(f"corun: error: {e}", file=sys.stderr)
+        return 2
+    con = _console()
+    con.print(f"{args.file}: {result.command}  ({result.started})", highlight=False, markup=False)
+    console_report.print_result(con, result)
+    if args.json is not None:
+        con.print(f"JSON: {jsonfile.write(result, args.json)}", highlight=False)
+    if args.plot is not None:
+        con.print(f"plot: {plot.write(result, args.plot)}", highlight=False)
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.scenario == "list":
         return _list(_console())
+    if args.scenario == "show":
+        return _show(args)
+    if args.file is not None:
+        print(f"corun: error: unexpected argument {args.file}", file=sys.stderr)
+        return 2
     return _run(SCENARIOS[args.scenario], args, args.size, write_default=True)
 
 
