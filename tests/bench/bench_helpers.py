@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 
 from corun.bench import runner
-from corun.bench.model import GFLOPS, WALL, BenchResult, Case, Run
+from corun.bench.model import GFLOPS, BenchResult, Case, Run
 from corun.bench.scenarios import get
 
 

@@ -7,7 +7,6 @@ import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from corun.bench import machine
