@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-
 from corun.bench.scenarios import SCENARIOS
 
 
