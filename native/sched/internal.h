@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define CR_PREEMPT_SIGNAL (SIGRTMAX - 2)
 
@@ -75,5 +76,9 @@ bool cr_ensure_attached(void);
 void cr_watchdog_start(void);
 void cr_signal_install(void);
 void cr_block_signal(bool block);
+
+/* Learned wait sites (trap.c). */
+void cr_trap_install(void);
+bool cr_trap_learn(uintptr_t ip);
 
 #endif

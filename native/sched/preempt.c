@@ -37,8 +37,10 @@ void cr_block_signal(bool block)
 
 void cr_sigmask_filter(sigset_t *set)
 {
-    if (set && cr_self.shm)
+    if (set && cr_self.shm) {
         sigdelset(set, CR_PREEMPT_SIGNAL);
+        sigdelset(set, SIGILL); /* learned wait sites fault with SIGILL (trap.c) */
+    }
 }
 
 #if defined(__x86_64__)
@@ -52,6 +54,7 @@ static bool rescue_futex_wait(ucontext_t *uc)
     int op = (int)g[REG_RSI] & FUTEX_CMD_MASK;
     if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET)
         return false;
+    cr_trap_learn((uintptr_t)ip); /* its next waits trap at once (trap.c) */
     struct cr_thread *th = cr_me();
     struct cr_shm *s = cr_self.shm;
     cr_shm_lock(s);

@@ -189,6 +189,7 @@ bool cr_ensure_attached(void)
         bool ok = attach_from_env();
         if (ok) {
             cr_signal_install();
+            cr_trap_install();
             pthread_atfork(NULL, NULL, at_fork_child);
         }
         atomic_store_explicit(&attach_state, ok ? 1 : 2, memory_order_release);
