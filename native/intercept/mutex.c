@@ -14,6 +14,13 @@
  * result for every type (normal, recursive, error-check: EDEADLK for the owner; robust; PI;
  * PP; process-shared). Unmanaged threads pay one TLS test and a tail call.
  *
+ * Robust mutexes are never probed: glibc 2.36's pthread_mutex_trylock on a robust mutex that has
+ * become unrecoverable returns ENOTRECOVERABLE but leaves the lock word held by the caller
+ * (every later lock then hangs or reports EDEADLK), whereas pthread_mutex_lock releases it.
+ * Measured here; so a managed thread always calls the real lock of a robust mutex between
+ * cr_block_begin() and cr_block_end(). The robust bit is read from the mutex's public
+ * __data.__kind field (PTHREAD_MUTEX_ROBUST_NORMAL_NP, 16, in glibc).
+ *
  * Spin locks hold no kernel wait, so a contended pthread_spin_lock would spin on a core while the
  * holder may be waiting for one (livelock under SCHED_COOP): a managed spinner yields through
  * the scheduler between short bursts of trylock.
@@ -22,11 +29,21 @@
 
 #include <sched.h>
 
+#define CR_MUTEX_KIND_ROBUST 16
+
+/* Try the lock without blocking; returns EBUSY also when the mutex must not be probed. */
+static inline int mutex_probe(pthread_mutex_t *m)
+{
+    if (CR_UNLIKELY(__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & CR_MUTEX_KIND_ROBUST))
+        return EBUSY;
+    return REAL(pthread_mutex_trylock)(m);
+}
+
 CR_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     if (CR_LIKELY(!cr_thread_managed()))
         return REAL(pthread_mutex_lock)(m);
-    int r = REAL(pthread_mutex_trylock)(m);
+    int r = mutex_probe(m);
     if (CR_LIKELY(r != EBUSY))
         return r;
     return CR_BLOCKING(REAL(pthread_mutex_lock)(m));
@@ -36,7 +53,7 @@ CR_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict m, const struct 
 {
     if (!cr_thread_managed() || !cr_ts_ok(abstime))
         return REAL(pthread_mutex_timedlock)(m, abstime);
-    int r = REAL(pthread_mutex_trylock)(m);
+    int r = mutex_probe(m);
     if (r != EBUSY)
         return r;
     return CR_BLOCKING(REAL(pthread_mutex_timedlock)(m, abstime));
@@ -47,7 +64,7 @@ CR_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk
 {
     if (!cr_thread_managed() || !cr_clock_ok(clk) || !cr_ts_ok(abstime))
         return REAL(pthread_mutex_clocklock)(m, clk, abstime);
-    int r = REAL(pthread_mutex_trylock)(m);
+    int r = mutex_probe(m);
     if (r != EBUSY)
         return r;
     return CR_BLOCKING(REAL(pthread_mutex_clocklock)(m, clk, abstime));

@@ -18,7 +18,9 @@
  *    The CPU set becomes the thread's affinity hint (cr_affinity_set) right after
  *    cr_thread_begin(); for a thread corun does not manage it is applied for real instead. A
  *    signal mask in the attributes is filtered with cr_sigmask_filter(). Attributes without
- *    any of the three are passed on unchanged.
+ *    any of the three are passed on unchanged. Without a CPU set in the attributes, a thread
+ *    created by a managed thread gets its creator's view (cr_affinity_get) as its hint, as a
+ *    thread inherits its creator's affinity without corun.
  *  - The main thread has no trampoline: pthread_exit from it calls cr_thread_end() first.
  *  - Joins: a managed thread first tries pthread_tryjoin_np; anything but EBUSY (0, EINVAL,
  *    ESRCH) is final and is what the join would return at that moment; on EBUSY it releases its
@@ -28,6 +30,7 @@
  *    kernel tid, for pthread_{get,set}affinity_np on other threads (affinity.c). Its nodes live in
  *    the threads' own TLS; after fork the child keeps only the forking thread.
  */
+#include "intercept/affinity.h"
 #include "intercept/intercept.h"
 
 #include <sched.h>
@@ -153,6 +156,7 @@ struct cr_start {
     void *(*fn)(void *);
     void *arg;
     size_t hint_size; /* bytes of CPU set that follow; 0: no hint */
+    bool hint_is_attr; /* from the attributes (else: the creator's own view, inherited) */
     unsigned char hint[];
 };
 
@@ -177,7 +181,7 @@ static void *cr_trampoline(void *p)
     cr_thread_begin();
     reg_add_self(true);
     if (st->hint_size) {
-        if (!cr_affinity_set(0, st->hint_size, (const cpu_set_t *)st->hint))
+        if (!cr_affinity_set(0, st->hint_size, (const cpu_set_t *)st->hint) && st->hint_is_attr)
             REAL(sched_setaffinity)(0, st->hint_size, (const cpu_set_t *)st->hint);
     }
     free(st);
@@ -264,6 +268,20 @@ CR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
     size_t ncpus = 0;
     pthread_attr_t copy;
     int rewritten = attr ? attr_rewrite(attr, &copy, &cpus, &ncpus) : 0;
+    bool from_attr = ncpus != 0;
+    if (!ncpus && cr_thread_managed()) {
+        /* Without corun the new thread would inherit its creator's affinity: pass on the set
+         * the creator sees (its hint, or the inherited set). */
+        size_t k = cr_kernel_mask_bytes();
+        if (k && (cpus = malloc(k)) != NULL) {
+            if (cr_affinity_get(0, k, (cpu_set_t *)cpus))
+                ncpus = k;
+            else {
+                free(cpus);
+                cpus = NULL;
+            }
+        }
+    }
 
     struct cr_start *st = malloc(sizeof *st + ncpus);
     if (!st) {
@@ -275,6 +293,7 @@ CR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
     st->fn = fn;
     st->arg = arg;
     st->hint_size = ncpus;
+    st->hint_is_attr = from_attr;
     if (ncpus)
         memcpy(st->hint, cpus, ncpus);
     free(cpus);
