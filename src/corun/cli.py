@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from corun import __version__
@@ -50,6 +51,7 @@ def _add_run(sub) -> None:
 
 
 def _cmd_run(args) -> int:
+    from corun._native import NativeLibraryMissing
     from corun.run import launcher, native_api
 
     cmd = list(args.cmd)
@@ -67,6 +69,8 @@ def _cmd_run(args) -> int:
         return _error(str(e), 126)
     except native_api.InstanceError as e:
         return _error(str(e))
+    except (NativeLibraryMissing, OSError, AttributeError) as e:  # broken install
+        return _error(f"corun's native library cannot be used ({e}); reinstall with 'pip install .'", 1)
     return 0  # not reached: exec_managed replaces this process
 
 
@@ -84,15 +88,24 @@ def _cmd_status(args) -> int:
 
     import os
 
-    instance = args.instance or os.environ.get("CORUN_INSTANCE") or "default"
+    from corun.run.options import OPTIONS as RUN_OPTIONS
+
+    instance_opt = next(o for o in RUN_OPTIONS if o.name == "instance")
+    raw = args.instance if args.instance is not None else os.environ.get("CORUN_INSTANCE") or "default"
     try:
+        instance = instance_opt.parse(raw)
         snap = native_api.snapshot(instance)
+        data = json.loads(snap)
+    except OptionError as e:
+        return _error(f"--instance: {e}")
     except native_api.InstanceError as e:
         return _error(str(e), 1)
+    except ValueError as e:
+        return _error(f"instance {instance!r} returned a malformed snapshot: {e}", 1)
     if args.json:
         print(snap)
     else:
-        status.print_snapshot(json.loads(snap))
+        status.print_snapshot(data)
     return 0
 
 
@@ -104,13 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_status(sub)
     for name in PLUGINS:
+        # A plugin that fails to import must not take `corun run` down with it.
         try:
             mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        mod.register(sub)
+            mod.register(sub)
+        except Exception as e:  # noqa: BLE001 - reported, the other commands keep working
+            if os.environ.get("CORUN_LOG_LEVEL", "").lower() == "debug":
+                print(f"corun: debug: {name} unavailable: {e}", file=sys.stderr)
     return parser
 
 

@@ -69,11 +69,7 @@ def test_quantum_ms_variable_replaced_by_us():
 
 
 @pytest.mark.parametrize("ms", ["0.1", "0.3", "0.25", "1", "2.5", "20", "333.333", "10000",
-                                pytest.param("1.001", marks=pytest.mark.xfail(
-                                    strict=True, reason="launcher truncates quantum_ms*1000 (1000.9999) "
-                                                        "instead of rounding: 1.001 ms -> 1000 us")),
-                                pytest.param("1.005", marks=pytest.mark.xfail(
-                                    strict=True, reason="launcher truncates: 1.005*1000 = 1004.99999"))])
+                                "1.001", "1.005"])
 def test_quantum_us_is_the_nearest_microsecond(ms):
     env = launcher.managed_environment(opts(quantum_ms=ms), base={})
     assert int(env["CORUN_QUANTUM_US"]) == round(float(ms) * 1000)

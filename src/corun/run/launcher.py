@@ -28,7 +28,7 @@ def managed_environment(opts: RunOptions, base: dict[str, str] | None = None) ->
     env["CORUN_MANAGED"] = "1"
     env["CORUN_INSTANCE"] = opts.instance
     env["CORUN_CPUS"] = format_cpulist(opts.cpus)
-    env["CORUN_QUANTUM_US"] = str(int(opts.quantum_ms * 1000))
+    env["CORUN_QUANTUM_US"] = str(round(opts.quantum_ms * 1000))
     env["CORUN_LOG_LEVEL"] = opts.log_level
     env.pop("CORUN_QUANTUM_MS", None)
     return env
