@@ -81,13 +81,16 @@ static inline uint64_t cr_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* CPU time consumed by thread `tid` of the calling process (Linux thread CPU clock id). */
+#define CR_NO_SUCH_THREAD UINT64_MAX
+
+/* CPU time consumed by thread `tid` of the calling process (Linux thread CPU clock id), or
+ * CR_NO_SUCH_THREAD when that thread no longer exists. */
 static inline uint64_t cr_thread_cputime_ns(int tid)
 {
     struct timespec ts;
     clockid_t clk = (clockid_t)((~(unsigned)tid << 3) | 6); /* CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED */
-    if (clock_gettime(clk, &ts) != 0)
-        return 0;
+    if (cr_syscall6(SYS_clock_gettime, clk, (long)&ts, 0, 0, 0, 0) != 0)
+        return CR_NO_SUCH_THREAD;
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 

@@ -11,6 +11,7 @@
  *     must not hold a core idle; the thread is signalled and rescued (preempt.c);
  *   - signals a STOLEN thread seen consuming CPU again, so it queues for a core;
  *   - round-robins its own threads when more of them are ready than cores it holds;
+ * frees the slot (and core) of a thread that ended without telling us (raw SYS_exit);
  * and, every 20 ms, for the whole instance, removes processes that died without leaving (kill -9),
  * which frees their cores: the bound on a peer's delay after a SIGKILL.
  * Invariant: it never owns a core and never runs user code; all its decisions take the lock.
@@ -57,7 +58,7 @@ static void sleep_us(unsigned us)
 
 /* One look at this process's threads. Returns true if this process holds cores; *stole tells
  * whether it took a core from a sleeping thread (the next tick then comes sooner). */
-static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, bool *stole)
+static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, uint64_t *last_thread_reap, bool *stole)
 {
     struct cr_defer d = {0};
     struct cr_thread *threads = cr_threads(s);
@@ -80,9 +81,24 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, bool *stol
     cr_maybe_rotate(s, now, &d);
     struct cr_proc *pr = &cr_procs(s)[me];
     uint64_t quantum_ns = (uint64_t)s->quantum_us * 1000u;
-    for (int t = pr->threads; t != CR_NONE; t = threads[t].pnext) {
+    bool reap_threads = now - *last_thread_reap >= REAP_PERIOD_NS;
+    if (reap_threads)
+        *last_thread_reap = now;
+    for (int t = pr->threads, next; t != CR_NONE; t = next) {
         struct cr_thread *th = &threads[t];
         int st = atomic_load(&th->state);
+        next = th->pnext;
+        if (st != CR_READY && (st != CR_BLOCKED || reap_threads) &&
+            cr_thread_cputime_ns(th->tid) == CR_NO_SUCH_THREAD) {
+            /* it ended without passing through cr_thread_end (raw SYS_exit): free its slot */
+            if (st == CR_RUNNING) {
+                int core = th->core;
+                cr_take_core(s, t);
+                cr_release_core(s, core, &d);
+            }
+            cr_thread_free(s, t);
+            continue;
+        }
         if (st == CR_RUNNING) {
             uint64_t cpu = cr_thread_cputime_ns(th->tid);
             if (s->nready > 0 && th->cpu_seen_ns && cpu == th->cpu_seen_ns && nsus < MAX_SUSPECTS) {
@@ -141,7 +157,7 @@ static void *watchdog_main(void *arg)
     prctl(PR_SET_NAME, "corun-watchdog");
     struct cr_shm *s = cr_self.shm;
     int pid = cr_self.pid;
-    uint64_t last_reap = 0;
+    uint64_t last_reap = 0, last_thread_reap = 0;
     bool holding = true, stole = false;
     while (cr_self.shm == s && cr_self.pid == pid && cr_self.proc != CR_NONE) {
         uint32_t epoch = atomic_load(&s->waiting_epoch);
@@ -164,7 +180,7 @@ static void *watchdog_main(void *arg)
         sleep_us(us < cr_self.tick_us || !holding ? us : cr_self.tick_us);
         if (cr_self.proc == CR_NONE)
             break;
-        holding = tick(s, cr_now_ns(), &last_reap, &stole);
+        holding = tick(s, cr_now_ns(), &last_reap, &last_thread_reap, &stole);
     }
     return NULL;
 }
