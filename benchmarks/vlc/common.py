@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BUILD = Path(tempfile.gettempdir()) / "corun-vlc-bench"
+START_LOAD = os.getloadavg()   # other processes on the machine distort timings; recorded with results
 
 DEBIAN_OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"
 
@@ -41,8 +42,8 @@ def compile_c(src: str, out: str, *args: str, shared: bool = False) -> str:
     return str(dst)
 
 
-def run_json(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+def run_json(cmd: list[str], env: dict[str, str] | None = None, timeout: float | None = None) -> dict:
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, timeout=timeout)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -60,14 +61,29 @@ def machine() -> dict:
     except OSError:
         pass
     return {"cpus": len(os.sched_getaffinity(0)), "cpu_model": model, "kernel": platform.release(),
-            "glibc": platform.libc_ver()[1], "python": platform.python_version()}
+            "glibc": platform.libc_ver()[1], "python": platform.python_version(),
+            "load_average_at_end": os.getloadavg()}
 
 
 def write(name: str, data: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    data = {"benchmark": name, "command": " ".join(map(shlex.quote, [Path(sys.executable).name, *sys.argv])),
+    data = {"benchmark": name, "load_average_at_start": START_LOAD, "command": " ".join(map(shlex.quote, [Path(sys.executable).name, *sys.argv])),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(), **data}
     path = RESULTS / f"vlc-{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     print(f"wrote {path.relative_to(REPO)}")
     return path
+
+
+def blas_env() -> dict[str, str]:
+    """The environment for BLAS benchmarks. Debian's OpenBLAS 0.3.21 does not recognise recent Xeons
+    and falls back to its slow Prescott kernels; on CPUs with AVX-512 we select SkylakeX kernels
+    (recorded in each result file), for the base and the context runs alike."""
+    env = dict(os.environ)
+    try:
+        flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    if "avx512f" in flags.split() and "OPENBLAS_CORETYPE" not in env:
+        env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    return env
