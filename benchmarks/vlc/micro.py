@@ -18,7 +18,9 @@ PAPER_US = {  # VLC++ unless noted (Table 2, means of 120,000 samples, 24-core X
 TARGET_US = {"create_new": 100, "create": 100, "enter": 2, "leave": 2, "sched_getaffinity_inside": 0.05, "open_cpuinfo_inside": 10}
 
 
-def python_costs(rounds: int) -> dict:
+def python_costs(rounds: int, lib: str) -> dict:
+    import ctypes
+
     from corun import VLC
 
     create, enter_leave = [], []
@@ -35,8 +37,28 @@ def python_costs(rounds: int) -> dict:
             with v:
                 pass
         enter_leave.append((time.perf_counter() - t0) / 2000 * 1e6)
+    # A trivial library call (bench_sysconf(1): one virtual sysconf) through ctypes: plainly loaded,
+    # from a thread outside its context (the call enters and leaves, moving the thread), and inside.
+    plain = ctypes.CDLL(lib).bench_sysconf
+    fn = v.load(lib).bench_sysconf
+    for f in (plain, fn):
+        f.restype, f.argtypes = ctypes.c_double, [ctypes.c_long]
+
+    def per_call(f, n=20000) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            f(1)
+        return (time.perf_counter() - t0) / n * 1e6
+
+    calls = {"plain": [], "outside_context": [], "inside_with": []}
+    for _ in range(rounds):
+        calls["plain"].append(per_call(plain))
+        calls["outside_context"].append(per_call(fn, 5000))
+        with v:
+            calls["inside_with"].append(per_call(fn))
     v.close()
-    return {"py_create_us": median(create), "py_with_enter_leave_affinity_us": median(enter_leave)}
+    return {"py_create_us": median(create), "py_with_enter_leave_affinity_us": median(enter_leave),
+            **{f"py_call_{k}_us": median(x) for k, x in calls.items()}}
 
 
 def main() -> None:
@@ -61,7 +83,7 @@ def main() -> None:
         "read_cpuinfo_inside_over_outside": us["read_cpuinfo_inside"] / us["read_cpuinfo_outside"],
         "mmap_inside_over_outside": us["mmap_inside"] / us["mmap_outside"],
     }
-    py = python_costs(args.rounds)
+    py = python_costs(args.rounds, lib)
     notes = {"create_new": "a new linker namespace: glibc maps and relocates a libc copy",
              "create": "a namespace from the pool (after close or corun_vlc_prewarm)",
              "enter": "C API enter without changing affinity", "enter_affinity": "enter that moves the thread"}

@@ -221,3 +221,38 @@ def test_a_reused_namespace_gives_fresh_instances_and_environment(probe_lib):
         assert w.threads() == ([], 0)
     finally:
         w.close()
+
+
+def test_close_racing_with_calls_from_other_threads(probe_lib):
+    """Threads hammer a context's function while another thread closes it: every call either
+    completes or raises VLCClosedError; close either succeeds or raises VLCBusyError; no crash."""
+    for _ in range(5):
+        v = VLC(cpus=ALL[:1])
+        fn = v.load(probe_lib).probe_get_nprocs
+        stop = threading.Event()
+        outcomes: list[str] = []
+
+        def caller():
+            while not stop.is_set():
+                try:
+                    assert fn() == 1
+                except vlc.VLCClosedError:
+                    outcomes.append("closed")
+                    return
+
+        ts = [threading.Thread(target=caller) for _ in range(3)]
+        for t in ts:
+            t.start()
+        busy = 0
+        while True:
+            try:
+                v.close()
+                break
+            except vlc.VLCBusyError:
+                busy += 1
+        stop.set()
+        for t in ts:
+            t.join()
+        assert v.closed
+        with pytest.raises(vlc.VLCClosedError):
+            fn()
