@@ -71,7 +71,7 @@ static inline void msleep(long ms)
     }
 }
 
-static int h_selected(const char *name)
+__attribute__((unused)) static int h_selected(const char *name)
 {
     if (h_argc <= 1)
         return 1;
