@@ -100,3 +100,29 @@ def test_result_file_round_trips_and_show_reprints_it(numpy_like_result, tmp_pat
     (tmp_path / "bad.json").write_text('{"schema": "other"}')
     with pytest.raises(load.ResultFileError):
         load.read(tmp_path / "bad.json")
+
+
+def test_busy_machine_is_flagged(numpy_like_result, tmp_path):
+    numpy_like_result.machine["foreign_cpu_share"] = 0.35
+    con = Console(width=250, record=True)
+    console.print_result(con, numpy_like_result)
+    assert "other processes took 35%" in con.export_text()
+    numpy_like_result.machine["foreign_cpu_share"] = 0.01
+    con = Console(width=250, record=True)
+    console.print_result(con, numpy_like_result)
+    assert "other processes" not in con.export_text()
+
+
+def test_cpu_accounting_counts_our_runs_as_ours():
+    from corun.bench import machine
+
+    meter = machine.ForeignLoad()
+    own0, busy0 = machine.own_cpu_seconds(), machine.cpu_busy_seconds()
+    subprocess.run([sys.executable, "-c",
+                    "import time\nt = time.process_time()\n"
+                    "while time.process_time() - t < 0.5: pass"], check=True)
+    own = machine.own_cpu_seconds() - own0
+    busy = machine.cpu_busy_seconds() - busy0
+    assert own >= 0.45                       # the child's CPU time is ours
+    assert busy >= own - 0.05                # and the machine saw at least that much
+    assert 0.0 <= meter.share() <= 1.0

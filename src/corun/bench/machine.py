@@ -4,8 +4,10 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import resource
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
@@ -19,6 +21,43 @@ RELEVANT_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS", "
 def usable_cores() -> int:
     """CPUs this process may run on (its affinity), the unit every scenario scales by."""
     return len(os.sched_getaffinity(0))
+
+
+def cpu_busy_seconds() -> float:
+    """CPU time all processes of the machine have used since boot (/proc/stat, all CPUs)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return 0.0
+    # user nice system idle iowait irq softirq steal: all but idle and iowait are busy
+    ticks = [int(x) for x in fields[:8]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process and of all its waited-for descendants (the benchmark's runs)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        total += ru.ru_utime + ru.ru_stime
+    return total
+
+
+class ForeignLoad:
+    """How much CPU other processes took while the benchmark ran (they disturb its numbers)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.busy0 = cpu_busy_seconds()
+        self.own0 = own_cpu_seconds()
+
+    def share(self) -> float:
+        """Foreign CPU time as a fraction of all CPU time available meanwhile (0..1)."""
+        wall = time.monotonic() - self.start
+        foreign = (cpu_busy_seconds() - self.busy0) - (own_cpu_seconds() - self.own0)
+        return max(0.0, foreign / (wall * (os.cpu_count() or 1))) if wall > 0 else 0.0
 
 
 def _cpu_model() -> str:

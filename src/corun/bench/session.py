@@ -42,10 +42,11 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _at_end(host: dict) -> dict:
+def _at_end(host: dict, foreign_share: float) -> dict:
     """Add what may have changed while the runs went on: the load, the scheduler library."""
     end = machine.describe()
     host["loadavg_end"] = end["loadavg"]
+    host["foreign_cpu_share"] = round(foreign_share, 4)
     if end["libcorun"] != host["libcorun"]:
         host["libcorun_changed_during_run"] = end["libcorun"]
     return host
@@ -64,6 +65,7 @@ def run(req: Request, con: Console) -> BenchResult:
               highlight=False)
     started = _now()
     host = machine.describe()
+    foreign = machine.ForeignLoad()
     order: list[tuple[str, int, str]] = []  # as executed, not as planned
 
     with console_report.progress_bar(con, len(steps), req.repeat) as bar:
@@ -76,7 +78,7 @@ def run(req: Request, con: Console) -> BenchResult:
     result = BenchResult(
         scenario=req.scenario.name, description=req.scenario.description, size=req.size,
         repeat=req.repeat, cores=req.cores, command=req.command, started=started,
-        finished=_now(), machine=_at_end(host),
+        finished=_now(), machine=_at_end(host, foreign.share()),
         settings={"instance": req.instance, "corun_prefix": prefix, "only": req.only,
                   "timeout_s": req.timeout_s, "python": sys.executable},
         results=results, order=order, targets=req.scenario.targets(results, req.cores),

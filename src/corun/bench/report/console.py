@@ -15,6 +15,7 @@ from corun.bench.report import fmt
 from corun.bench.runner import Step
 
 MAX_TARGET_LINES = 12
+BUSY_LIMIT = 0.10  # foreign CPU share above which the numbers are flagged as disturbed
 
 
 class ProgressReporter:
@@ -101,7 +102,18 @@ def targets_text(result: BenchResult) -> list[str]:
     return lines
 
 
+def busy_warning(result: BenchResult) -> str | None:
+    share = result.machine.get("foreign_cpu_share")
+    if share is None or share < BUSY_LIMIT:
+        return None
+    return (f"warning: other processes took {share:.0%} of the machine's CPU time during this "
+            "benchmark; both sides are disturbed, re-run on an idle machine for clean numbers")
+
+
 def print_result(console: Console, result: BenchResult) -> None:
     console.print(result_table(result))
+    warning = busy_warning(result)
+    if warning:
+        console.print(f"[yellow]{escape(warning)}[/]", highlight=False)
     for line in targets_text(result):
         console.print(line, highlight=False, markup=False)

@@ -17,6 +17,7 @@ from matplotlib.ticker import NullFormatter
 
 from corun.bench.model import MODES, BenchResult, CaseResult
 from corun.bench.report import fmt
+from corun.bench.report.console import BUSY_LIMIT
 
 COLORS = {"plain": "#8c8c8c", "corun": "#1f77b4"}
 MISSING = "#eeeeee"
@@ -30,8 +31,12 @@ def _groups(result: BenchResult) -> dict[str, list[CaseResult]]:
 
 
 def _title(result: BenchResult) -> str:
-    return (f"corun bench {result.scenario}: plain Linux vs corun, {result.cores} cores, "
-            f"median of {result.repeat} [min-max]")
+    title = (f"corun bench {result.scenario}: plain Linux vs corun, {result.cores} cores, "
+             f"median of {result.repeat} [min-max]")
+    share = result.machine.get("foreign_cpu_share")
+    if share is not None and share >= BUSY_LIMIT:
+        title += f"\n(machine busy: other processes took {share:.0%} of the CPU time)"
+    return title
 
 
 def _bars(result: BenchResult) -> Figure:
