@@ -80,3 +80,4 @@ def test_broken_corun_side_is_reported_and_the_bench_completes(tmp_path):
     assert case["plain"]["n_ok"] == 1 and case["corun"]["n_ok"] == 0
     assert case["ratio"] is None
     assert (tmp_path / "g.png").exists()                  # --plot defaults next to --json
+

@@ -137,3 +137,33 @@ def test_give_up_on_a_mode_after_timeouts_in_n_cases():
                      "c": ["skipped", "skipped"], "d": ["skipped", "skipped"]}
     assert "given up" in results["c"].runs[1].error
     assert all(r.status == "ok" for cr in results.values() for r in cr.runs if r.mode == "plain")
+
+
+def test_interrupt_kills_the_running_workload(tmp_path):
+    import signal
+    import threading
+
+    import pytest
+
+    from corun.bench import cli
+
+    pidfile = tmp_path / "pid"
+    script = f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
+    def interrupt_once_started() -> None:
+        while not pidfile.exists() or not pidfile.read_text():
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    old = signal.signal(signal.SIGUSR1, cli._terminate)   # what SIGTERM does in `corun bench`
+    watcher = threading.Thread(target=interrupt_once_started, daemon=True)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.execute([sys.executable, "-c", script], dict(os.environ), timeout_s=30)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _pid_alive(pid)

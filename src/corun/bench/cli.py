@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -144,7 +145,12 @@ def _console() -> "Console":
     return con
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds through the runner, which kills the running workload
+
+
 def _run(scenario: Scenario, args: argparse.Namespace, size: str, write_default: bool) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         from corun.bench import session
 
@@ -153,6 +159,10 @@ def _run(scenario: Scenario, args: argparse.Namespace, size: str, write_default:
     except ValueError as e:
         print(f"corun: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("corun: interrupted; the running workload was stopped, no files written",
+              file=sys.stderr)
+        return 130
     return 0
 
 

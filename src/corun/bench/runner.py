@@ -76,6 +76,10 @@ def execute(cmd: list[str], env: dict[str, str], timeout_s: float) -> Execution:
             status = "ok" if rc == 0 else "failed"
         except subprocess.TimeoutExpired:
             rc, status = None, "timeout"
+        except BaseException:  # Ctrl-C or SIGTERM: leave no workload behind
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
         _kill_group(proc.pid)  # stragglers too: copies left behind by a failed driver
         if rc is None:
             proc.wait()
