@@ -21,6 +21,7 @@ from corun.bench.report.console import BUSY_LIMIT
 
 COLORS = {"plain": "#8c8c8c", "corun": "#1f77b4"}
 MISSING = "#eeeeee"
+LOG_SPREAD = 30.0  # bar plots switch to a log axis when values span more than this factor
 
 
 def _groups(result: BenchResult) -> dict[str, list[CaseResult]]:
@@ -52,7 +53,7 @@ def _bars(result: BenchResult) -> Figure:
                 s = cr.summary(mode)
                 if s.median is None:
                     why = "skipped" if cr.case.skip else "failed"
-                    ax.text(xi, 0, why, rotation=90, ha="center", va="bottom", fontsize=7,
+                    ax.text(xi, ax.get_ylim()[0], why, rotation=90, ha="center", va="bottom", fontsize=7,
                             color="red")
                     continue
                 err = [[s.median - s.min], [s.max - s.median]] if s.min is not None else None
@@ -65,6 +66,10 @@ def _bars(result: BenchResult) -> Figure:
                 ax.annotate(f"{r:.2f}x", (xi, top), ha="center", va="bottom", fontsize=7,
                             xytext=(0, 3), textcoords="offset points")
         metric = crs[0].case.metric
+        values = [v for cr in crs for m in MODES for v in (cr.summary(m).min, cr.summary(m).max)
+                  if v is not None and v > 0]
+        if values and max(values) / min(values) > LOG_SPREAD:
+            ax.set_yscale("log")
         ax.set_xticks(x, [cr.case.label for cr in crs], fontsize=8)
         ax.set_ylabel(f"{metric.name} [{metric.unit}] ({'higher' if metric.higher_is_better else 'lower'} is better)",
                       fontsize=8)
