@@ -82,7 +82,7 @@ def test_table_shows_medians_ratios_failures_and_skips(numpy_like_result):
     assert "4.70x" in text                                  # corun/plain
     assert "corun: 1 failed: boom" in text
     assert "skipped: gone" in text
-    assert "targets (issue 3): 1 met" in text
+    assert "targets: 1 met" in text
 
 
 def test_result_file_round_trips_and_show_reprints_it(numpy_like_result, tmp_path):
