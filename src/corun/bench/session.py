@@ -61,7 +61,8 @@ def run(req: Request, con: Console) -> BenchResult:
     prefix = runner.corun_prefix(req.instance, req.corun_args)
     steps = runner.plan(cases, req.repeat)
     con.print(f"[bold]{req.scenario.name}[/]: {len(cases)} cases x {req.repeat} repetitions x "
-              f"(plain, corun) on {req.cores} cores; corun runs as: {' '.join(prefix[1:])} CMD",
+              f"(plain, corun) on {req.cores} cores; corun runs as: "
+              f"{' '.join([Path(prefix[0]).name, *prefix[1:]])} CMD",
               highlight=False)
     started = _now()
     host = machine.describe()
