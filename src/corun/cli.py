@@ -79,6 +79,8 @@ def _add_status(sub) -> None:
                        description="Show an instance's cores, processes and threads.")
     p.add_argument("--instance", default=None, help="instance name (default: $CORUN_INSTANCE or default)")
     p.add_argument("--json", action="store_true", help="print the raw JSON snapshot")
+    p.add_argument("--watch", metavar="SECONDS", type=float, default=None,
+                   help="refresh every SECONDS until interrupted (like top)")
     p.set_defaults(func=_cmd_status)
 
 
@@ -90,6 +92,8 @@ def _cmd_status(args) -> int:
 
     from corun.run.options import OPTIONS as RUN_OPTIONS
 
+    if args.watch is not None and not 0.05 <= args.watch <= 3600:
+        return _error(f"--watch: period must be between 0.05 and 3600 seconds, got {args.watch}")
     instance_opt = next(o for o in RUN_OPTIONS if o.name == "instance")
     raw = args.instance if args.instance is not None else os.environ.get("CORUN_INSTANCE") or "default"
     try:
@@ -102,11 +106,44 @@ def _cmd_status(args) -> int:
         return _error(str(e), 1)
     except ValueError as e:
         return _error(f"instance {instance!r} returned a malformed snapshot: {e}", 1)
+    if args.watch is not None:
+        return _watch_status(instance, args.watch)
     if args.json:
         print(snap)
     else:
         status.print_snapshot(data)
     return 0
+
+
+def _watch_status(instance: str, period: float) -> int:
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    from corun.run import native_api
+    from corun.sched import status
+
+    console = Console()
+
+    def frame() -> str:
+        try:
+            return status.render_snapshot(json.loads(native_api.snapshot(instance)), console.width)
+        except native_api.InstanceError as e:
+            return f"{e} (waiting)\n"
+
+    try:
+        if not console.is_terminal:  # a log: one frame after another, like `top -b`
+            while True:
+                print(frame(), flush=True)
+                time.sleep(period)
+        with Live(console=console, auto_refresh=False) as live:
+            while True:
+                live.update(Text(frame()), refresh=True)
+                time.sleep(period)
+    except KeyboardInterrupt:
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -64,3 +64,20 @@ def test_status_instance_from_option(corun, live):
     p = corun("status", "--instance", corun.instance, instance=None)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f"instance {corun.instance}:")
+
+
+def test_status_watch_refreshes_until_interrupted(corun, live):
+    _status_json(corun)
+    cmd = [sys.executable, "-m", "corun", "status", "--watch", "0.2"]
+    proc = subprocess.Popen(cmd, env=corun.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=corun.tmp)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.count(f"instance {corun.instance}:") >= 2, out  # refreshed at least once
+    assert str(live) in out
+
+
+def test_status_watch_rejects_a_bad_period(corun):
+    corun.error(corun("status", "--watch", "0"))
