@@ -20,7 +20,7 @@
 #include <string.h>
 
 struct cr_process_local cr_self = {.proc = CR_NONE};
-__thread struct cr_thread_local cr_tls = {.slot = CR_NONE, .pinned_cpu = -1};
+__thread struct cr_thread_local cr_tls = {.slot = CR_NONE};
 
 /* ---- deferred work ---------------------------------------------------------------------- */
 
@@ -42,8 +42,22 @@ void cr_defer_add_signal(struct cr_defer *d, int pid, int tid)
     }
 }
 
+/* Move a parked thread to the CPU of the core it was just granted before waking it: woken on
+ * its old CPU, it would wait in that CPU's run queue behind the old CPU's owner while its new
+ * core stays idle. */
+static void repin(struct cr_thread *th, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (cr_set_affinity_raw(th->tid, sizeof set, &set) == 0)
+        th->pinned_cpu = cpu;
+}
+
 void cr_defer_run(struct cr_shm *s, struct cr_defer *d)
 {
+    for (int i = 0; i < d->nrepin; i++)
+        repin(d->repin[i], d->repin_cpu[i]);
     for (int i = 0; i < d->nwake; i++)
         cr_futex_wake(d->wake[i], 1);
     for (int i = 0; i < d->nsig; i++)
@@ -52,7 +66,7 @@ void cr_defer_run(struct cr_shm *s, struct cr_defer *d)
         atomic_fetch_add(&s->waiting_epoch, 1);
         cr_futex_wake(&s->waiting_epoch, 1 << 30);
     }
-    d->nwake = d->nsig = 0;
+    d->nwake = d->nsig = d->nrepin = 0;
     d->epoch = false;
 }
 
@@ -108,8 +122,14 @@ void cr_grant(struct cr_shm *s, int t, int core, struct cr_defer *d)
     atomic_store(&th->state, CR_RUNNING);
     atomic_store_explicit(&th->grant, CR_GRANT_CORE, memory_order_release);
     s->stats_grants++;
-    if (t != cr_tls.slot || th->proc != cr_self.proc)
+    if (t != cr_tls.slot || th->proc != cr_self.proc) {
+        int cpu = s->cpu_of_core[core];
+        if (th->pinned_cpu != cpu && d->nrepin < CR_DEFER_MAX) {
+            d->repin[d->nrepin] = th;
+            d->repin_cpu[d->nrepin++] = cpu;
+        }
         cr_defer_add_wake(d, &th->grant);
+    }
 }
 
 void cr_take_core(struct cr_shm *s, int t)
@@ -217,6 +237,7 @@ int cr_thread_alloc(struct cr_shm *s, int proc, int tid)
     th->tid = tid;
     th->proc = proc;
     th->core = th->last_core = th->queued_on = th->qnext = CR_NONE;
+    th->pinned_cpu = -1;
     atomic_store(&th->state, CR_BLOCKED);
     th->pprev = CR_NONE;
     th->pnext = pr->threads;
@@ -340,9 +361,9 @@ void cr_wait_for_core(struct cr_thread *th)
         cr_futex_wait(&th->grant, CR_GRANT_WAIT, NULL);
     }
     int cpu = cr_self.shm->cpu_of_core[th->core];
-    if (cpu != cr_tls.pinned_cpu && cpu >= 0) {
+    if (cpu != th->pinned_cpu && cpu >= 0) {
         if (cr_pin_to_cpu(cpu) == 0)
-            cr_tls.pinned_cpu = cpu;
+            th->pinned_cpu = cpu;
     }
 }
 

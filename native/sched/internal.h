@@ -34,14 +34,15 @@ struct cr_thread_local {
     uint32_t gen;                 /* cr_self.gen at registration */
     volatile sig_atomic_t in_sched;  /* inside a scheduler operation: the signal handler defers */
     volatile sig_atomic_t pending;   /* a preemption signal arrived while in_sched */
-    int pinned_cpu;
 };
 extern __thread struct cr_thread_local cr_tls;
 
 /* Work decided under the lock, done after it: futex wakes and signals. */
 #define CR_DEFER_MAX 32
 struct cr_defer {
-    int nwake, nsig;
+    int nwake, nsig, nrepin;
+    struct cr_thread *repin[CR_DEFER_MAX];
+    int repin_cpu[CR_DEFER_MAX];
     _Atomic uint32_t *wake[CR_DEFER_MAX];
     int sig_pid[CR_DEFER_MAX], sig_tid[CR_DEFER_MAX];
     bool epoch;

@@ -172,7 +172,6 @@ static void thread_register(void)
     }
     cr_tls.slot = t;
     cr_tls.gen = atomic_load(&cr_self.gen);
-    cr_tls.pinned_cpu = -1;
     cr_acquire();
 }
 

@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define CR_MAGIC 0x636f72756e736368ull /* "corunsch" */
-#define CR_LAYOUT_VERSION 1u
+#define CR_LAYOUT_VERSION 2u
 #define CR_MAX_CORES 1024
 #define CR_MAX_PROCS 512
 #define CR_MAX_THREADS 65536
@@ -64,6 +64,8 @@ struct cr_thread {
     _Atomic uint32_t grant;  /* futex word, CR_GRANT_* */
     _Atomic uint32_t preempt;/* set by a preempter: give the core up at the next chance */
     uint32_t gen;            /* incremented each time the slot is reused */
+    int32_t pinned_cpu;      /* CPU its kernel affinity is set to (-1: never pinned) */
+    int32_t reserved;
     uint64_t since_ns;       /* when it took its core / entered its state */
     uint64_t cpu_seen_ns;    /* watchdog: CPU time at its last look (owner process only) */
 };
