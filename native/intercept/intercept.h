@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #define CR_EXPORT __attribute__((visibility("default")))
@@ -71,6 +72,11 @@ void cr_cancel_block_end(void *unused);
         cr_block_end();                                                                          \
         cr_r_;                                                                                   \
     })
+
+/* Adds the scheduler's own signals to `set`. A wait that installs its own mask (ppoll, pselect,
+ * epoll_pwait*, sigsuspend) runs between cr_block_begin() and cr_block_end(), where the scheduler
+ * keeps its signals blocked; the wait's mask must keep them blocked too. */
+void cr_add_sched_signals(sigset_t *set);
 
 /* Thread registry (thread.c): the kernel tid of a thread started through pthread_create (or the
  * main thread) from its pthread_t; 0 for the caller itself, -1 when unknown. */

@@ -10,7 +10,9 @@
  * with the program's own timeout. select and pselect modify their fd sets, so the sets are saved
  * before the probe and restored before the blocking call (sets beyond FD_SETSIZE are not probed).
  * A signal mask passed to ppoll, pselect or epoll_pwait* is filtered with cr_sigmask_filter()
- * (the scheduler's own signals stay deliverable), like every mask a managed program installs.
+ * for the probe and for unmanaged threads (the scheduler's signals stay deliverable while the
+ * thread runs), and has the scheduler's signals added for the blocking call of a managed
+ * thread (they stay blocked while it is BLOCKED, as cr_block_begin() arranges).
  * All are cancellation points; a cleanup handler gives a cancelled waiter its core back.
  */
 #include "intercept/intercept.h"
@@ -52,6 +54,17 @@ static inline int ts_bad(const struct timespec *t)
     return t && (t->tv_sec < 0 || !cr_ts_ok(t));
 }
 
+/* The mask a blocking wait installs: the program's (already filtered) plus the scheduler's
+ * signals, which stay blocked while the thread is BLOCKED. NULL (keep the current mask) stays. */
+static inline const sigset_t *blocked_mask(const sigset_t *m, sigset_t *buf)
+{
+    if (!m)
+        return NULL;
+    *buf = *m;
+    cr_add_sched_signals(buf);
+    return buf;
+}
+
 /* The cancellable blocking calls that take a mask live in their own frames: a mask pointer kept
  * across pthread_cleanup_push's setjmp would be a clobber hazard. */
 __attribute__((noinline)) static int block_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
@@ -87,7 +100,8 @@ CR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, co
     int r = REAL(ppoll)(fds, n, &zero_ts, m);
     if (r != 0)
         return r;
-    return block_ppoll(fds, n, tmo, m);
+    sigset_t bbuf;
+    return block_ppoll(fds, n, tmo, blocked_mask(m, &bbuf));
 }
 
 /* select family: save the sets the probe may clear. */
@@ -144,7 +158,8 @@ CR_EXPORT int pselect(int nfds, fd_set *restrict r, fd_set *restrict w, fd_set *
             return p;
         restore_sets(&saved, nfds, r, w, e);
     }
-    return block_pselect(nfds, r, w, e, tmo, m);
+    sigset_t bbuf;
+    return block_pselect(nfds, r, w, e, tmo, blocked_mask(m, &bbuf));
 }
 
 CR_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int maxev, int timeout)
@@ -166,7 +181,8 @@ CR_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int maxev, int timeo
     int r = REAL(epoll_pwait)(epfd, ev, maxev, 0, m);
     if (r != 0)
         return r;
-    return block_epoll_pwait(epfd, ev, maxev, timeout, m);
+    sigset_t bbuf;
+    return block_epoll_pwait(epfd, ev, maxev, timeout, blocked_mask(m, &bbuf));
 }
 
 CR_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int maxev, const struct timespec *tmo,
@@ -179,5 +195,6 @@ CR_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int maxev, const st
     int r = REAL(epoll_pwait2)(epfd, ev, maxev, &zero_ts, m);
     if (r != 0)
         return r;
-    return block_epoll_pwait2(epfd, ev, maxev, tmo, m);
+    sigset_t bbuf;
+    return block_epoll_pwait2(epfd, ev, maxev, tmo, blocked_mask(m, &bbuf));
 }

@@ -7,7 +7,9 @@
  * Invariants:
  *  - The scheduler's own signals are never blocked by the program: a mask installed with
  *    SIG_BLOCK or SIG_SETMASK (or passed to sigsuspend) is copied and filtered with
- *    cr_sigmask_filter() before the real call; the caller's set is not modified. SIG_UNBLOCK and
+ *    cr_sigmask_filter() before the real call; the caller's set is not modified (a managed
+ *    thread's sigsuspend mask gets the scheduler's signals added back: they stay blocked while
+ *    the thread is BLOCKED, as cr_block_begin() arranges). SIG_UNBLOCK and
  *    queries pass through. The old mask reported is the real one. Return values and errno are
  *    the real call's (EINVAL for a bad `how` included).
  *  - The waits release the core of a managed thread around the real call and are cancellation
@@ -39,13 +41,21 @@ CR_EXPORT int pthread_sigmask(int how, const sigset_t *restrict set, sigset_t *r
     return REAL(pthread_sigmask)(how, set, old);
 }
 
-CR_EXPORT int sigsuspend(const sigset_t *mask)
+__attribute__((noinline)) static int block_sigsuspend(const sigset_t *mask)
 {
     sigset_t copy = *mask;
     cr_sigmask_filter(&copy);
-    if (!cr_thread_managed())
-        return REAL(sigsuspend)(&copy);
+    cr_add_sched_signals(&copy);
     return CR_BLOCKING_CANCEL(REAL(sigsuspend)(&copy));
+}
+
+CR_EXPORT int sigsuspend(const sigset_t *mask)
+{
+    if (cr_thread_managed())
+        return block_sigsuspend(mask);
+    sigset_t copy = *mask;
+    cr_sigmask_filter(&copy);
+    return REAL(sigsuspend)(&copy);
 }
 
 CR_EXPORT int sigwait(const sigset_t *restrict set, int *restrict sig)

@@ -5,30 +5,43 @@
 #include <sys/wait.h>
 
 static char self[4096];
-static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
-static int flag;
+/* Each call uses its own mutex and condvar: a fork never inherits them locked by a thread that
+ * does not exist in the child. */
+struct work {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int flag;
+};
 
 static void *kid_thread(void *p)
 {
-    pthread_mutex_lock(&m);
-    flag = 1;
-    pthread_cond_signal(&c);
-    pthread_mutex_unlock(&m);
+    struct work *w = p;
+    pthread_mutex_lock(&w->m);
+    w->flag = 1;
+    pthread_cond_signal(&w->c);
+    pthread_mutex_unlock(&w->m);
     return NULL;
 }
 
 static int small_work(void)
 {
+    struct work w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     pthread_t t;
-    flag = 0;
-    pthread_create(&t, NULL, kid_thread, NULL);
-    pthread_mutex_lock(&m);
-    while (!flag)
-        pthread_cond_wait(&c, &m);
-    pthread_mutex_unlock(&m);
+    pthread_create(&t, NULL, kid_thread, &w);
+    pthread_mutex_lock(&w.m);
+    while (!w.flag)
+        pthread_cond_wait(&w.c, &w.m);
+    pthread_mutex_unlock(&w.m);
     pthread_join(t, NULL);
-    return flag;
+    return w.flag;
+}
+
+static volatile int busy_stop;
+static void *busy(void *p)
+{
+    while (!busy_stop)
+        small_work();
+    return NULL;
 }
 
 static void fork_storm(void)
@@ -83,10 +96,10 @@ static void fork_threads(void)
 {
     int ok;
     /* fork from a multithreaded process while other threads lock and wait */
-    pthread_t busy[4];
-    volatile int stop = 0;
+    pthread_t busy_t[4];
+    busy_stop = 0;
     for (int i = 0; i < 4; i++)
-        pthread_create(&busy[i], NULL, (void *(*)(void *))(void *)small_work, NULL);
+        pthread_create(&busy_t[i], NULL, busy, NULL);
     ok = 0;
     for (int i = 0; i < 20; i++) {
         pid_t p = fork();
@@ -96,10 +109,9 @@ static void fork_threads(void)
         waitpid(p, &st, 0);
         ok += WIFEXITED(st) && WEXITSTATUS(st) == 3;
     }
-    stop = 1;
+    busy_stop = 1;
     for (int i = 0; i < 4; i++)
-        pthread_join(busy[i], NULL);
-    (void)stop;
+        pthread_join(busy_t[i], NULL);
     CHECK("fork_while_threads_work", ok == 20, "ok=%d", ok);
 }
 
