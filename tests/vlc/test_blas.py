@@ -11,7 +11,7 @@ import pytest
 
 from corun import VLC
 from vlc_support import (DEBIAN_BLIS, DEBIAN_OPENBLAS, Blas, debian_openblas, dgemm_args, numpy_openblas,
-                         numpy_openblas_api, require, task_cpus)
+                         numpy_openblas_api, require, task_cpus, wait_threads)
 
 ALL = sorted(os.sched_getaffinity(0))
 pytestmark = pytest.mark.skipif(len(ALL) < 2, reason="needs 2 CPUs")
@@ -76,8 +76,8 @@ def test_pool_sized_and_pinned_per_context():
         a, b, ref, c = dgemm_args(400, seed=1)
         bb.dgemm(a, b, c)                          # wakes the big instance's workers
         assert np.abs(c - ref).max() < 1e-9
-        tids, started = big.threads()
-        assert started == len(ALL) - 1 and len(tids) == len(ALL) - 1
+        tids = wait_threads(big, len(ALL) - 1)
+        assert len(tids) == len(ALL) - 1 and big.threads()[1] == len(ALL) - 1
         assert all(task_cpus(t) == f"{ALL[0]}-{ALL[-1]}" for t in tids)
         big.set_allowed_cpus([ALL[0]])             # re-pins live workers
         assert all(task_cpus(t) == str(ALL[0]) for t in big.threads()[0])

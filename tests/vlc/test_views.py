@@ -8,7 +8,7 @@ import os
 import pytest
 
 from corun import VLC
-from vlc_support import task_cpus
+from vlc_support import task_cpus, wait_threads
 
 ALL = sorted(os.sched_getaffinity(0))
 
@@ -86,8 +86,8 @@ def test_threads_are_pinned_and_caller_runs_on_context_cpus(last_cpu_ctx):
     assert os.sched_getaffinity(0) == set(ALL)          # restored afterwards
     assert lib.probe_start_threads(3) == 3
     try:
-        tids, started = v.threads()
-        assert len(tids) == 3 and started >= 4
+        tids = wait_threads(v, 3)
+        assert len(tids) == 3 and v.threads()[1] >= 4
         assert all(task_cpus(t) == str(cpu) for t in tids)
     finally:
         lib.probe_stop_threads()
@@ -100,6 +100,7 @@ def test_reconfigure_repins_live_threads(probe_lib):
     try:
         lib = typed(with_ctx.load(probe_lib))
         lib.probe_start_threads(2)
+        assert len(wait_threads(with_ctx, 2)) == 2
         with_ctx.set_allowed_cpus([ALL[1]])
         tids, _ = with_ctx.threads()
         assert tids and all(task_cpus(t) == str(ALL[1]) for t in tids)

@@ -93,3 +93,15 @@ def debian_openblas(lib) -> Blas:
 def numpy_openblas_api(lib) -> Blas:
     return Blas(lib, "scipy_cblas_dgemm64_", "scipy_openblas_get_num_threads64_",
                 "scipy_openblas_get_num_procs64_", ilp64=True)
+
+
+def wait_threads(v, n: int, timeout: float = 10.0) -> list[int]:
+    """The context's live threads once n of them have started (they register themselves)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        tids, _ = v.threads()
+        if len(tids) >= n or time.monotonic() > deadline:
+            return tids
+        time.sleep(0.005)

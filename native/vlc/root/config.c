@@ -95,6 +95,8 @@ VR_API int corun_vlc_root_configure(const void *mask, size_t size)
         if (CPU_ISSET(i, &c->set))
             c->max_cpu = i;
     format_list(&c->set, c->list, sizeof c->list);
+    for (int i = 0; i < 2; i++)
+        atomic_init(&c->cache[i].fd, -1);
     atomic_store_explicit(&vr_current, c, memory_order_release);
     vr_threads_repin(c);
     return 0;

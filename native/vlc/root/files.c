@@ -4,6 +4,8 @@
  *
  * Invariant: each open returns a new open file description (own offset), so concurrent readers
  * never disturb each other, and the fd behaves like a regular file (read, lseek, fstat, mmap).
+ * The static texts (cpuinfo, CPU lists) live in one memfd per configuration that stays open (one
+ * extra descriptor each, close-on-exec); status files are regenerated on every open.
  */
 #include "vlc/root/root.h"
 
@@ -11,10 +13,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum vfile { VF_NONE, VF_CPUINFO, VF_STATUS, VF_CPULIST };
@@ -90,6 +94,45 @@ static char *virtual_status(const struct vr_cfg *c, const char *path, size_t *le
     return out;
 }
 
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new description of c's memfd, or -1 when it is missing or no longer ours. */
+static int reopen(struct vr_cached *c, int flags)
+{
+    struct stat st;
+    int fd = atomic_load_explicit(&c->fd, memory_order_acquire);
+    if (fd < 0 || fstat(fd, &st) || (unsigned long)st.st_ino != atomic_load(&c->ino))
+        return -1;
+    char path[40];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    return REAL(open)(path, O_RDONLY | (flags & O_CLOEXEC));
+}
+
+/* Open a new description of the cached memfd for `text`, (re)creating the memfd when needed. */
+static int open_cached(struct vr_cached *c, const char *name, const char *text, int flags)
+{
+    int r = reopen(c, flags);
+    if (r >= 0)
+        return r;
+    pthread_mutex_lock(&cache_lock);
+    r = reopen(c, flags);   /* another thread may have just made it */
+    if (r < 0) {
+        struct stat st;
+        int mine = vr_memfd(name, text, strlen(text), 1);
+        if (mine >= 0 && fstat(mine, &st) == 0) {
+            /* The old descriptor, if any, is not ours any more: never close it. */
+            atomic_store_explicit(&c->fd, -1, memory_order_release);
+            atomic_store_explicit(&c->ino, (unsigned long)st.st_ino, memory_order_release);
+            atomic_store_explicit(&c->fd, mine, memory_order_release);
+            r = reopen(c, flags);
+        } else if (mine >= 0) {
+            close(mine);
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return r >= 0 ? r : vr_memfd(name, text, strlen(text), (flags & O_CLOEXEC) != 0);
+}
+
 /* fd of the virtual file, -1 with errno on failure, or -2 when `path` is not virtualized. */
 static int open_virtual(const char *path, int flags)
 {
@@ -104,10 +147,10 @@ static int open_virtual(const char *path, int flags)
         const char *info = vr_cpuinfo(c);
         if (!info)
             return -2;
-        return vr_memfd("corun-vlc-cpuinfo", info, strlen(info), cloexec);
+        return open_cached(&c->cache[0], "corun-vlc-cpuinfo", info, flags);
     }
     if (k == VF_CPULIST)
-        return vr_memfd("corun-vlc-cpulist", c->list, strlen(c->list), cloexec);
+        return open_cached(&c->cache[1], "corun-vlc-cpulist", c->list, flags);
     size_t n;
     char *s = virtual_status(c, path, &n);
     if (!s)

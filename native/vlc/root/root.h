@@ -21,6 +21,14 @@
 
 #define VR_API __attribute__((visibility("default")))
 
+/* A memfd kept open with a virtual file's text; opens re-open it through /proc/self/fd (a new
+ * file description per open, ~ the cost of a real open) after checking, by inode, that the
+ * descriptor still is ours (the program may have closed it and reused the number). */
+struct vr_cached {
+    _Atomic int fd;      /* -1: none yet */
+    _Atomic unsigned long ino;
+};
+
 struct vr_cfg {
     cpu_set_t set;      /* the context's CPUs (real CPU numbers) */
     int ncpus;          /* CPU_COUNT(&set) */
@@ -28,6 +36,7 @@ struct vr_cfg {
     char list[1024];    /* "0-3,8\n": contents of the virtual /sys/devices/system/cpu/{online,...} */
     _Atomic(char *) cpuinfo; /* /proc/cpuinfo restricted to the context's processors, built on
                                 first open (reading the real file costs ~40 us) */
+    struct vr_cached cache[2]; /* memfds holding the cpuinfo / cpulist text, see files.c */
 };
 
 extern _Atomic(struct vr_cfg *) vr_current;
