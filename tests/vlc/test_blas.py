@@ -67,11 +67,15 @@ def test_two_single_cpu_openblas_instances(two_single_cpu_contexts, flavour):
     assert os.sched_getaffinity(0) == set(ALL)
 
 
-def test_pool_sized_and_pinned_per_context():
-    path = require(DEBIAN_OPENBLAS, "libopenblas0-pthread")
+@pytest.mark.parametrize("flavour", ["debian", "numpy"])
+def test_pool_sized_and_pinned_per_context(flavour):
+    if flavour == "debian":
+        path, api = require(DEBIAN_OPENBLAS, "libopenblas0-pthread"), debian_openblas
+    else:
+        path, api = numpy_openblas(), numpy_openblas_api
     small, big = VLC(cpus=[ALL[1]]), VLC(cpus=ALL)
     try:
-        bs, bb = debian_openblas(small.load(path)), debian_openblas(big.load(path))
+        bs, bb = api(small.load(path)), api(big.load(path))
         assert (bs.get_threads(), bb.get_threads()) == (1, len(ALL))
         a, b, ref, c = dgemm_args(400, seed=1)
         bb.dgemm(a, b, c)                          # wakes the big instance's workers
