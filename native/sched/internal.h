@@ -26,6 +26,7 @@ struct cr_process_local {
     unsigned quantum_us;
     unsigned yield_slice_us;
     unsigned tick_us;
+    unsigned slice_us;            /* round-robin slice among one process's threads */
 };
 extern struct cr_process_local cr_self;
 

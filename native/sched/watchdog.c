@@ -10,7 +10,9 @@
  *     kernel state is sleeping (S or D): a wait corun cannot intercept (raw futex, blocking I/O)
  *     must not hold a core idle; the thread is signalled and rescued (preempt.c);
  *   - signals a STOLEN thread seen consuming CPU again, so it queues for a core;
- *   - round-robins its own threads when more of them are ready than cores it holds;
+ *   - round-robins its own threads when more of them are ready than cores it holds, every
+ *     CORUN_SLICE_US (default 2 ms, at most the quantum): threads that spin without a
+ *     scheduling point (BLIS barriers) then progress about as they would under the kernel;
  * frees the slot (and core) of a thread that ended without telling us (raw SYS_exit);
  * and, every 20 ms, for the whole instance, removes processes that died without leaving (kill -9),
  * which frees their cores: the bound on a peer's delay after a SIGKILL.
@@ -80,7 +82,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, uint64_t *
     }
     cr_maybe_rotate(s, now, &d);
     struct cr_proc *pr = &cr_procs(s)[me];
-    uint64_t quantum_ns = (uint64_t)s->quantum_us * 1000u;
+    uint64_t slice_ns = (uint64_t)cr_self.slice_us * 1000u;
     bool reap_threads = now - *last_thread_reap >= REAP_PERIOD_NS;
     if (reap_threads)
         *last_thread_reap = now;
@@ -104,7 +106,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, uint64_t *
             if (s->nready > 0 && th->cpu_seen_ns && cpu == th->cpu_seen_ns && nsus < MAX_SUSPECTS) {
                 suspects[nsus] = t;
                 suspect_gen[nsus++] = th->gen;
-            } else if (pr->nready > 0 && s->turn == me && now - th->since_ns > quantum_ns) {
+            } else if (pr->nready > 0 && s->turn == me && now - th->since_ns > slice_ns) {
                 cr_preempt_request(s, t, &d); /* more ready threads than cores: round-robin */
             }
             th->cpu_seen_ns = cpu ? cpu : 1;
