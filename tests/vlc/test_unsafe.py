@@ -54,7 +54,7 @@ def test_arpack_concurrently_in_two_contexts(arpack_driver):
     try:
         drivers = [v.load(arpack_driver) for v in ctxs]
         assert drivers[0].address("dsaupd_") != drivers[1].address("dsaupd_")   # two ARPACKs
-        sizes, nev = (1500, 1700), 6
+        sizes, nev = (700, 800), 5
 
         def solve(i):
             fn = drivers[i].arpack_solve
