@@ -104,12 +104,12 @@ class Instance:
         return [*head, "--instance", self.name, *opts, "--", *map(str, cmd)]
 
     def popen(self, cmd: list[str], *opts: str, env: dict[str, str] | None = None, fast: bool = False,
-              **kw) -> subprocess.Popen:
+              prefix: list[str] = (), **kw) -> subprocess.Popen:
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.PIPE)
         kw.setdefault("stdin", subprocess.DEVNULL)
         kw.setdefault("text", True)
-        p = subprocess.Popen(self.argv(cmd, *opts, fast=fast), env=clean_environ(env), cwd=self.tmp,
+        p = subprocess.Popen([*prefix, *self.argv(cmd, *opts, fast=fast)], env=clean_environ(env), cwd=self.tmp,
                              start_new_session=True, **kw)
         self.procs.append(p)
         return p

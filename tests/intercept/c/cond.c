@@ -41,7 +41,16 @@ static void cond_signal_one(void)
     go = 1;
     pthread_cond_signal(&c);
     pthread_mutex_unlock(&m);
-    msleep(100);
+    /* wait (bounded) for the one wake-up, then give any wrong extra wake-up time to show */
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&m);
+        int w = woken;
+        pthread_mutex_unlock(&m);
+        if (w)
+            break;
+        msleep(10);
+    }
+    msleep(50);
     pthread_mutex_lock(&m);
     int w1 = woken;
     go = 3;

@@ -61,8 +61,9 @@ static inline struct timespec abs_in(clockid_t clk, long ms)
     return t;
 }
 
-/* A timed wait of `ms` lasted at least that long and not absurdly longer (loaded CI). */
-#define TIMED_OK(elapsed, ms) ((elapsed) >= (ms) * 1e-3 * 0.98 && (elapsed) < (ms) * 1e-3 + 3.0)
+/* A timed wait of `ms` lasted at least that long (the real guarantee) and not absurdly longer
+ * (the bound is loose: CI machines run other jobs on the same cores). */
+#define TIMED_OK(elapsed, ms) ((elapsed) >= (ms) * 1e-3 * 0.98 && (elapsed) < (ms) * 1e-3 + 5.0)
 
 static inline void msleep(long ms)
 {

@@ -7,6 +7,15 @@ static void *sleeper(void *p)
     return (void *)0x5a;
 }
 
+static volatile int join_release;
+static void *held_thread(void *p)
+{
+    while (!__atomic_load_n(&join_release, __ATOMIC_ACQUIRE))
+        msleep(2);
+    msleep(20);
+    return (void *)0x5a;
+}
+
 static void *exiter(void *p)
 {
     pthread_exit((void *)0x77);
@@ -30,7 +39,7 @@ static void join_try_timed(void)
 {
     pthread_t t;
     void *v = NULL;
-    pthread_create(&t, NULL, sleeper, (void *)400L);
+    pthread_create(&t, NULL, held_thread, NULL);
     int r1 = pthread_tryjoin_np(t, &v);
     struct timespec a = abs_in(CLOCK_REALTIME, 120);
     double t0 = now_s();
@@ -42,6 +51,7 @@ static void join_try_timed(void)
     double e3 = now_s() - t0;
     int r4 = pthread_clockjoin_np(t, &v, CLOCK_PROCESS_CPUTIME_ID, &a);
     a = abs_in(CLOCK_REALTIME, 10000);
+    __atomic_store_n(&join_release, 1, __ATOMIC_RELEASE);
     int r5 = pthread_timedjoin_np(t, &v, &a);
     CHECK("join_tryjoin_ebusy", r1 == EBUSY, "r=%d", r1);
     CHECK("join_timedjoin_etimedout", r2 == ETIMEDOUT && TIMED_OK(e2, 120), "r=%d", r2);
@@ -50,8 +60,11 @@ static void join_try_timed(void)
     printf("join_args: clockjoin_badclock=%d\n", r4);
 
     pthread_create(&t, NULL, sleeper, (void *)1L);
-    msleep(100);
-    int r6 = pthread_tryjoin_np(t, &v);
+    int r6 = EBUSY;
+    for (int i = 0; i < 500 && r6 == EBUSY; i++) { /* until it has exited (bounded: 5 s) */
+        msleep(10);
+        r6 = pthread_tryjoin_np(t, &v);
+    }
     CHECK("join_tryjoin_finished", r6 == 0 && v == (void *)0x5a, "r=%d", r6);
 }
 

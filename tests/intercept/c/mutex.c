@@ -25,9 +25,10 @@ static pthread_mutex_t *make(int type, int robust, int proto, int pshared)
 
 struct hold {
     pthread_mutex_t *m;
-    long ms;
+    long ms; /* hold this long; -1: until `release` is set */
     int die; /* exit while holding */
     volatile int held;
+    volatile int release;
 };
 
 static void *holder(void *p)
@@ -35,7 +36,11 @@ static void *holder(void *p)
     struct hold *h = p;
     pthread_mutex_lock(h->m);
     __atomic_store_n(&h->held, 1, __ATOMIC_RELEASE);
-    msleep(h->ms);
+    if (h->ms >= 0)
+        msleep(h->ms);
+    else
+        while (!__atomic_load_n(&h->release, __ATOMIC_ACQUIRE))
+            msleep(2);
     if (!h->die)
         pthread_mutex_unlock(h->m);
     return NULL;
@@ -164,7 +169,7 @@ static void mutex_robust(void)
 static void mutex_timed(void)
 {
     pthread_mutex_t *m = make(PTHREAD_MUTEX_NORMAL, 0, PTHREAD_PRIO_NONE, 0);
-    struct hold h = {m, 600, 0, 0};
+    struct hold h = {m, -1, 0, 0, 0};
     pthread_t t = start_holder(&h);
     double t0 = now_s();
     struct timespec a = abs_in(CLOCK_REALTIME, 150);
@@ -176,6 +181,7 @@ static void mutex_timed(void)
     double e2 = now_s() - t0;
     int r3 = pthread_mutex_trylock(m);
     a = abs_in(CLOCK_REALTIME, 10000);
+    __atomic_store_n(&h.release, 1, __ATOMIC_RELEASE);
     int r4 = pthread_mutex_timedlock(m, &a); /* succeeds when the holder lets go */
     pthread_mutex_unlock(m);
     pthread_join(t, NULL);

@@ -57,7 +57,7 @@ static void *reader(void *p)
 
 struct wr {
     pthread_rwlock_t *l;
-    long ms;
+    volatile int release; /* holds the lock until the main thread sets this */
     volatile int held;
 };
 
@@ -66,7 +66,9 @@ static void *writer_hold(void *p)
     struct wr *w = p;
     pthread_rwlock_wrlock(w->l);
     __atomic_store_n(&w->held, 1, __ATOMIC_RELEASE);
-    msleep(w->ms);
+    while (!__atomic_load_n(&w->release, __ATOMIC_ACQUIRE))
+        msleep(2);
+    msleep(20);
     pthread_rwlock_unlock(w->l);
     return NULL;
 }
@@ -105,7 +107,7 @@ static void rwlock(void)
         pthread_join(t[i], NULL);
     CHECK("rwlock_readers_share", inside == 4, "inside=%d", inside);
 
-    struct wr w = {&rw, 500, 0};
+    struct wr w = {&rw, 0, 0};
     pthread_t wt;
     pthread_create(&wt, NULL, writer_hold, &w);
     while (!__atomic_load_n(&w.held, __ATOMIC_ACQUIRE))
@@ -120,6 +122,7 @@ static void rwlock(void)
     int r4 = pthread_rwlock_clockwrlock(&rw, CLOCK_MONOTONIC, &a);
     double e4 = now_s() - t0;
     a = abs_in(CLOCK_REALTIME, 10000);
+    __atomic_store_n(&w.release, 1, __ATOMIC_RELEASE);
     int r5 = pthread_rwlock_timedwrlock(&rw, &a); /* acquired when the writer leaves */
     int r6 = pthread_rwlock_rdlock(&rw);           /* EDEADLK: we hold it for writing */
     int r7 = pthread_rwlock_wrlock(&rw);           /* EDEADLK */
