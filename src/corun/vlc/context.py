@@ -9,12 +9,13 @@ lifetimes, exceptions and ``with``.
 Internals other layers may rely on (documented, stable within corun):
 
 * ``vlc.handle``      the ``corun_vlc *`` of the C API (int);
-* ``vlc.lmid``        the linker namespace id (``Lmid_t``; 0 for a service context), for dlmopen;
+* ``vlc.lmid``        the linker namespace id (``Lmid_t``; 0 for a service context): dlmopen(lmid,
+                      ...) loads more objects into the same namespace, after the root;
 * ``vlc.cpus``        the context's CPUs (sorted list of int);
 * ``vlc.libraries``   ``{name: VLCLibrary}``; ``lib._handle`` is the namespace-local dlopen handle;
-* ``vlc.root_handle`` never needed: use ``lmid`` with dlmopen to load more into the namespace;
 * ``vlc.enter()`` / ``vlc.leave()`` enter/leave on the calling thread (what ``with`` does), and
-  :func:`corun.vlc.gate.add_thread_hook` to be told about every such enter/leave.
+  :func:`corun.vlc.gate.add_thread_hook` to be told about every such enter/leave;
+* :func:`corun.vlc.gate.thread_stack` the contexts the calling thread is inside, innermost last.
 """
 from __future__ import annotations
 
