@@ -181,6 +181,7 @@ EXPORT int corun_instance_snapshot(const char *instance, char *buf, size_t len)
         } while (p != s->ring && p != CR_NONE);
     }
     put(&o, "]}");
+    reap_and_maybe_remove(s, instance); /* a stale instance (all its processes killed) goes away */
     cr_shm_unlock(s);
     munmap(s, s->total_size);
     return (int)o.used;

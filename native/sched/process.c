@@ -203,7 +203,7 @@ bool cr_ensure_attached(void)
     return st == 1;
 }
 
-static void detach_process(void)
+void cr_process_leave(void)
 {
     struct cr_shm *s = cr_self.shm;
     if (!s || cr_self.pid != cr_getpid())
@@ -257,7 +257,7 @@ void cr_exec_before(void)
 {
     if (!cr_self.shm || cr_self.pid != cr_getpid())
         return; /* unmanaged, or a vfork child */
-    detach_process();
+    cr_process_leave();
 }
 
 void cr_exec_failed(void)
@@ -297,7 +297,7 @@ __attribute__((constructor)) static void corun_init(void)
 
 __attribute__((destructor)) static void corun_fini(void)
 {
-    detach_process();
+    cr_process_leave();
 }
 
 /* _exit and _Exit skip destructors (multiprocessing children and fork-then-exit code use them):
@@ -305,14 +305,14 @@ __attribute__((destructor)) static void corun_fini(void)
  * when the safety net notices the pid is gone. */
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
 {
-    detach_process();
+    cr_process_leave();
     REAL(_exit)(status);
     __builtin_unreachable();
 }
 
 __attribute__((visibility("default"), noreturn)) void _Exit(int status)
 {
-    detach_process();
+    cr_process_leave();
     REAL(_Exit)(status);
     __builtin_unreachable();
 }

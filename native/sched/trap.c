@@ -142,7 +142,9 @@ static void chain(const struct sigaction *user, int sig, siginfo_t *info, void *
     }
     if (user->sa_handler == SIG_DFL || user->sa_handler == SIG_IGN) {
         /* restore the default and return: the faulting instruction runs again and the kernel
-         * ends the process exactly as it would have without corun */
+         * ends the process exactly as it would have without corun; leave the instance first,
+         * since nothing runs in this process afterwards */
+        cr_process_leave();
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
