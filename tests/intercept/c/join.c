@@ -16,6 +16,14 @@ static void *held_thread(void *p)
     return (void *)0x5a;
 }
 
+static void *detached_gated(void *p)
+{
+    volatile int *gate = p;
+    while (!*gate)
+        msleep(2);
+    return NULL;
+}
+
 static void *exiter(void *p)
 {
     pthread_exit((void *)0x77);
@@ -75,9 +83,12 @@ static void join_errors(void)
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     pthread_t t;
-    pthread_create(&t, &at, sleeper, (void *)200L);
-    int r2 = pthread_join(t, NULL);
-    msleep(300);
+    static volatile int gate, finished;
+    pthread_create(&t, &at, detached_gated, (void *)&gate);
+    int r2 = pthread_join(t, NULL); /* it cannot have exited: it waits for the gate */
+    gate = 1;
+    (void)finished;
+    msleep(50);
     CHECK("join_self_edeadlk", r1 == EDEADLK, "r=%d", r1);
     CHECK("join_detached_einval", r2 == EINVAL, "r=%d", r2);
 }
@@ -87,6 +98,7 @@ struct seen {
     int detach;
     size_t stack, guard;
     void *stackaddr;
+    volatile int done;
 };
 
 static void *observe(void *p)
@@ -100,6 +112,7 @@ static void *observe(void *p)
     size_t sz;
     pthread_attr_getstack(&a, &s->stackaddr, &sz);
     pthread_attr_destroy(&a);
+    __atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -141,7 +154,9 @@ static void join_attrs(void)
     pthread_attr_setaffinity_np(&c, sizeof cs, &cs);
     struct seen s3 = {0};
     r = pthread_create(&t, &c, observe, &s3);
-    msleep(100);
+    for (int i = 0; i < 1000 && !__atomic_load_n(&s3.done, __ATOMIC_ACQUIRE); i++)
+        msleep(10); /* detached: wait for its report (bounded: 10 s) */
+    msleep(10);
     CHECK("attr_detached_kept", r == 0 && s3.detach == PTHREAD_CREATE_DETACHED, "r=%d detach=%d", r, s3.detach);
 }
 
