@@ -12,7 +12,10 @@
  * and ENOTRECOVERABLE for robust mutexes, EAGAIN for a recursive count overflow, EINVAL). On
  * EBUSY the thread releases its core and calls the real lock, which returns the exact POSIX
  * result for every type (normal, recursive, error-check: EDEADLK for the owner; robust; PI;
- * PP; process-shared). Unmanaged threads pay one TLS test and a tail call.
+ * PP; process-shared). Unmanaged threads pay one TLS test and a tail call. Measured cost of a
+ * managed uncontended lock+unlock: about +3.5 ns over plain in a multi-threaded process (glibc's
+ * trylock is slower than its lock fast path). (A peek at the lock word to skip the trylock was
+ * tried: no measurable gain, and a racing locker would then wait in the kernel holding a core.)
  *
  * Robust mutexes are never probed: glibc 2.36's pthread_mutex_trylock on a robust mutex that has
  * become unrecoverable returns ENOTRECOVERABLE but leaves the lock word held by the caller
