@@ -256,3 +256,19 @@ def test_close_racing_with_calls_from_other_threads(probe_lib):
         assert v.closed
         with pytest.raises(vlc.VLCClosedError):
             fn()
+
+
+def test_close_hooks_run_before_unload(probe_lib):
+    seen = []
+
+    def hook(v):
+        seen.append((v.name, v.libraries["lib"].probe_get_nprocs()))   # libraries still usable
+
+    vlc.add_close_hook(hook)
+    try:
+        v = VLC(cpus=ALL[:1], name="closing")
+        v._libs["lib"] = v.load(probe_lib)
+        v.close()
+    finally:
+        vlc.remove_close_hook(hook)
+    assert seen == [("closing", 1)]

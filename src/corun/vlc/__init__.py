@@ -12,11 +12,12 @@ See docs/vlc.md for the design, the mechanisms and their limits.
 from corun.vlc.context import VLC, live_contexts, prewarm
 from corun.vlc.errors import (VLCBusyError, VLCClosedError, VLCCpuError, VLCError, VLCLibraryNotFound,
                               VLCLimitError, VLCSymbolNotFound)
-from corun.vlc.gate import add_thread_hook, remove_thread_hook, thread_stack
+from corun.vlc.gate import add_close_hook, add_thread_hook, remove_close_hook, remove_thread_hook, thread_stack
 from corun.vlc.info import info
 from corun.vlc.library import VLCLibrary
 from corun.vlc.tunables import namespace_limit, reexec_with_tunables
 
 __all__ = ["VLC", "VLCLibrary", "VLCError", "VLCLibraryNotFound", "VLCSymbolNotFound", "VLCCpuError",
            "VLCLimitError", "VLCClosedError", "VLCBusyError", "info", "live_contexts", "prewarm", "namespace_limit",
-           "reexec_with_tunables", "add_thread_hook", "remove_thread_hook", "thread_stack"]
+           "reexec_with_tunables", "add_thread_hook", "remove_thread_hook", "add_close_hook", "remove_close_hook",
+           "thread_stack"]

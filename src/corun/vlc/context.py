@@ -15,7 +15,8 @@ Internals other layers may rely on (documented, stable within corun):
 * ``vlc.libraries``   ``{name: VLCLibrary}``; ``lib._handle`` is the namespace-local dlopen handle;
 * ``vlc.enter()`` / ``vlc.leave()`` enter/leave on the calling thread (what ``with`` does), and
   :func:`corun.vlc.gate.add_thread_hook` to be told about every such enter/leave;
-* :func:`corun.vlc.gate.thread_stack` the contexts the calling thread is inside, innermost last.
+* :func:`corun.vlc.gate.thread_stack` the contexts the calling thread is inside, innermost last;
+* :func:`corun.vlc.gate.add_close_hook` to be told before a context unloads its libraries.
 """
 from __future__ import annotations
 

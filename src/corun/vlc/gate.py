@@ -30,6 +30,20 @@ def remove_thread_hook(hook: ThreadHook) -> None:
     _thread_hooks.remove(hook)
 
 
+CloseHook = Callable[[object], None]
+_close_hooks: list[CloseHook] = []
+
+
+def add_close_hook(hook: CloseHook) -> None:
+    """Call ``hook(vlc)`` when a context is about to close, before its libraries are unloaded (for
+    layers that hold addresses inside them). Exceptions from hooks are ignored."""
+    _close_hooks.append(hook)
+
+
+def remove_close_hook(hook: CloseHook) -> None:
+    _close_hooks.remove(hook)
+
+
 def thread_stack() -> list:
     """The contexts the calling thread is inside, innermost last (do not modify)."""
     st = getattr(_tls, "stack", None)
@@ -83,6 +97,13 @@ class Gate:
         self._capi.corun_vlc_leave()
 
     def destroy(self) -> None:
+        if self.closed:
+            return
+        for hook in list(_close_hooks):   # outside the lock: hooks may still call into the context
+            try:
+                hook(self.owner)
+            except Exception:
+                pass
         with self.lock:
             if self.closed:
                 return
