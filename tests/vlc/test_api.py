@@ -196,7 +196,7 @@ def test_service_context_shares_the_base_instance(probe_lib):
         assert lib.address("probe_state_address") == ctypes.cast(base.probe_state_address, ctypes.c_void_p).value
         lib.probe_raw_affinity.restype = ctypes.c_ulong
         assert lib.probe_raw_affinity() == 1 << ALL[0]     # calls still run on its CPUs
-        with pytest.raises(vlc.VLCError, match="service context"):
+        with pytest.raises(vlc.VLCError, match="shares the process environment"):
             s.setenv("X", "1")
     finally:
         s.close()

@@ -68,3 +68,42 @@ def test_closing_in_any_order_does_not_lower_the_limit():
                          env={k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"})
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["ok"]
+
+
+BEYOND = textwrap.dedent("""
+    import ctypes, json, os, sys
+    import corun.vlc as vlc
+    probe, openblas = sys.argv[1], sys.argv[2]
+    full = [vlc.VLC() for _ in range(vlc.namespace_limit())]
+    cpus = sorted(os.sched_getaffinity(0))
+    extra = [vlc.VLC(cpus=[c], isolation="auto") for c in (cpus[0], cpus[-1])]
+    libs = [v.load(probe) for v in extra]
+    for lib in libs:
+        lib.probe_state_address.restype = ctypes.c_void_p
+        lib.probe_thread_affinity.restype = lib.probe_raw_affinity.restype = ctypes.c_ulong
+    out = {"isolation": [v.isolation for v in extra],
+           "distinct": libs[0].probe_state_address() != libs[1].probe_state_address(),
+           "caller": [lib.probe_raw_affinity() for lib in libs],
+           "thread": [lib.probe_thread_affinity() for lib in libs],
+           "cpus": [cpus[0], cpus[-1]]}
+    if os.path.exists(openblas):
+        blas = extra[1].load(openblas)
+        out["openblas_threads"] = blas.openblas_get_num_threads()
+    print(json.dumps(out))
+""")
+
+
+def test_beyond_the_limit_contexts_use_file_copies(probe_lib):
+    from vlc_support import DEBIAN_OPENBLAS
+
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    out = subprocess.run([sys.executable, "-c", BEYOND, probe_lib, DEBIAN_OPENBLAS], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["isolation"] == ["copy", "copy"]
+    assert r["distinct"]                                            # own instances
+    bits = [1 << c for c in r["cpus"]]
+    assert r["caller"] == bits and r["thread"] == bits              # caller and new threads pinned
+    if "openblas_threads" in r:
+        assert r["openblas_threads"] == 1                           # pool sized from the pinning

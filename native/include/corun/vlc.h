@@ -42,6 +42,10 @@ enum {
 
 /* Flags of corun_vlc_create. */
 #define CORUN_VLC_SERVICE 1u  /* no namespace: libraries are shared from the base namespace */
+#define CORUN_VLC_COPY 2u     /* no namespace: each load is a private file copy of the library, loaded
+                                 RTLD_DEEPBIND while the caller is pinned to the context's CPUs
+                                 (own instance, pools sized from that affinity; nothing else is
+                                 virtualized, dependencies are shared). For beyond the namespace limit. */
 /* Flags of corun_vlc_enter_flags. */
 #define CORUN_VLC_NOPIN 1u    /* mark the thread as inside without changing its affinity */
 

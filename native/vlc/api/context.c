@@ -52,7 +52,7 @@ API corun_vlc *corun_vlc_create(unsigned flags)
         free(v);
         return NULL;
     }
-    if ((flags & CORUN_VLC_SERVICE) == 0) {
+    if ((flags & (CORUN_VLC_SERVICE | CORUN_VLC_COPY)) == 0) {
         if (vlc_ns_acquire(&v->ns)) {
             free(v);
             return NULL;
@@ -159,7 +159,7 @@ static int env_op(corun_vlc *v, const char *name, const char *value)
     if (!v || !name || !*name || strchr(name, '='))
         return vlc_fail(CORUN_VLC_EINVAL, "invalid environment variable name");
     if (!v->ns.setenv)
-        return vlc_fail(CORUN_VLC_ESTATE, "a service context shares the process environment; use setenv()");
+        return vlc_fail(CORUN_VLC_ESTATE, "a service or copy context shares the process environment; use setenv()");
     pthread_mutex_lock(&v->lock);
     int r = v->ns.setenv(name, value);
     pthread_mutex_unlock(&v->lock);
@@ -191,8 +191,18 @@ API void *corun_vlc_load(corun_vlc *v, const char *name)
         vlc_fail(CORUN_VLC_EINVAL, "NULL argument");
         return NULL;
     }
+    void *h_copy = NULL;
     pthread_mutex_lock(&v->lock);
-    void *h = v->ns.root ? dlmopen(v->ns.lmid, name, RTLD_NOW | RTLD_LOCAL) : dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (v->flags & CORUN_VLC_COPY) {
+        pthread_mutex_unlock(&v->lock);
+        void *c = vlc_copy_load(v, name);
+        if (!c)
+            return NULL;
+        pthread_mutex_lock(&v->lock);
+        h_copy = c;
+    }
+    void *h = h_copy ? h_copy
+            : v->ns.root ? dlmopen(v->ns.lmid, name, RTLD_NOW | RTLD_LOCAL) : dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
         pthread_mutex_unlock(&v->lock);

@@ -51,6 +51,8 @@ int vlc_ns_acquire(struct vlc_ns *ns);
  * lower the namespace limit for the rest of the process. */
 void vlc_ns_release(struct vlc_ns *ns);
 int vlc_ns_alive(void);
+/* Load a private file copy of a library (CORUN_VLC_COPY contexts, copy.c). */
+void *vlc_copy_load(corun_vlc *v, const char *name);
 int vlc_is_limit_error(const char *msg);
 /* The CPUs this process may run on now (the real affinity of the base namespace). */
 int vlc_process_cpus(cpu_set_t *out);

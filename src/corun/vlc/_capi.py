@@ -10,6 +10,7 @@ from corun.vlc import errors
 
 EINVAL, ECPU, ELIMIT, ENOTFOUND, ENOSYM, EBUSY, ESTATE, ENOMEM = -1, -2, -3, -4, -5, -6, -7, -8
 SERVICE = 1
+COPY = 2
 NOPIN = 1
 
 _EXC: dict[int, type[errors.VLCError]] = {
@@ -63,8 +64,14 @@ def check(code: int, what: str = "") -> int:
     raise exc(f"{what}: {msg}" if what else msg)
 
 
+def last_was_limit() -> bool:
+    """Whether the calling thread's last failure was the linker-namespace limit."""
+    msg = last_error()
+    return "no linker namespace left" in msg
+
+
 def fail(default: type[errors.VLCError], what: str) -> errors.VLCError:
     """Exception for a NULL pointer result; the kind is read from the message of the C API."""
     msg = last_error()
-    exc = errors.VLCLimitError if "namespace" in msg and "left" in msg else default
+    exc = errors.VLCLimitError if last_was_limit() else default
     return exc(f"{what}: {msg}")

@@ -72,17 +72,36 @@ class VLC:
     no namespace of its own, libraries are loaded (shared) into the base namespace, only CPU pinning
     of calls applies — for libraries that cannot be duplicated. ``pin=False`` keeps callers'
     affinity unchanged on entry (the virtual views still apply inside the namespace).
+
+    ``isolation``: ``"namespace"`` (default) gives the context a linker namespace (full
+    virtualization); ``"copy"`` loads a private file copy of each library instead (own instance,
+    pools sized from the context's CPUs, threads pinned — but no virtual files, sysconf or own
+    environment, and dependencies shared); ``"auto"`` uses a namespace while glibc has one left and
+    copies beyond the limit. ``vlc.isolation`` tells which one a context got.
     """
 
     def __init__(self, cpus: str | Iterable[int] | None = None, env: Mapping[str, str] | None = None,
-                 *, service: bool = False, pin: bool = True, name: str | None = None) -> None:
+                 *, service: bool = False, pin: bool = True, name: str | None = None,
+                 isolation: str = "namespace") -> None:
         self.id = next(_ids)
         self.name = name or f"vlc{self.id}"
         self.service = service
         self._gate: Gate | None = None
         self._libs: dict[str, VLCLibrary] = {}
+        if isolation not in ("namespace", "copy", "auto"):
+            raise ValueError(f"isolation must be 'namespace', 'copy' or 'auto', not {isolation!r}")
+        self.isolation = "shared" if service else isolation
         capi = _capi.lib()
-        handle = capi.corun_vlc_create(_capi.SERVICE if service else 0)
+        if service:
+            handle = capi.corun_vlc_create(_capi.SERVICE)
+        elif isolation == "copy":
+            handle = capi.corun_vlc_create(_capi.COPY)
+        else:
+            handle = capi.corun_vlc_create(0)
+            self.isolation = "namespace"
+            if not handle and isolation == "auto" and _capi.last_was_limit():
+                handle = capi.corun_vlc_create(_capi.COPY)
+                self.isolation = "copy"
         if not handle:
             raise _capi.fail(errors.VLCError, f"cannot create context {self.name}")
         self._gate = Gate(self, handle, self.name, pin)
@@ -199,5 +218,5 @@ class VLC:
     def __repr__(self) -> str:
         if self.closed:
             return f"<VLC {self.name} closed>"
-        kind = "service" if self.service else f"lmid {self.lmid}"
+        kind = f"lmid {self.lmid}" if self.isolation == "namespace" else self.isolation
         return f"<VLC {self.name} {kind} cpus {format_cpulist(self.cpus)} libs {list(self._libs)}>"
