@@ -123,6 +123,21 @@ int main(int argc, char **argv)
     int_fn nprocs_s = (int_fn)corun_vlc_sym(s, ls, "probe_get_nprocs");
     CHECK(nprocs_s() == CPU_COUNT(&all), "service context is not virtualized");
 
+    corun_vlc *cp = corun_vlc_create(CORUN_VLC_COPY);
+    CHECK(cp && corun_vlc_set_cpus(cp, c1) == 0 && corun_vlc_setenv(cp, "X", "1") == CORUN_VLC_ESTATE, "copy context");
+    void *lc = corun_vlc_load(cp, probe);
+    typedef const void *(*addr_fn)(void);
+    addr_fn addr_c = (addr_fn)corun_vlc_sym(cp, lc, "probe_state_address");
+    addr_fn addr_a = (addr_fn)corun_vlc_sym(a, la, "probe_state_address");
+    addr_fn addr_s = (addr_fn)corun_vlc_sym(s, ls, "probe_state_address");
+    CHECK(lc && addr_c() != addr_a() && addr_c() != addr_s(), "copy context has its own instance");
+    ulong_fn thr_c = (ulong_fn)corun_vlc_sym(cp, lc, "probe_thread_affinity");
+    corun_vlc_enter(cp);
+    unsigned long pinned = thr_c();
+    corun_vlc_leave();
+    CHECK(pinned == 1ul << last, "copy context: threads created inside inherit its CPUs");
+    CHECK(corun_vlc_destroy(cp) == 0, "destroy copy context");
+
     CHECK(corun_vlc_destroy(a) == 0 && corun_vlc_destroy(b) == 0 && corun_vlc_destroy(s) == 0, "destroy");
     CHECK(corun_vlc_count() == 0, "count");
     puts("ALL OK");
