@@ -53,7 +53,7 @@ def test_exec_same_output_apart_from_env(execs):
 
 @pytest.mark.parametrize("func", sorted(STORMS))
 def test_storm(build_c, run_pair, func):
-    pair = run_pair(build_c("storm"), [func], tag=func, timeout=60)
+    pair = run_pair(build_c("storm"), [func], tag=func, timeout=45)
     for check in STORMS[func]:
         pair.assert_ok(check)
     pair.assert_same()
