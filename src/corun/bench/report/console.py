@@ -92,7 +92,8 @@ def targets_text(result: BenchResult) -> list[str]:
     met = [t for t in result.targets if t.ok]
     missed = [t for t in result.targets if t.ok is False]
     unknown = [t for t in result.targets if t.ok is None]
-    lines = [f"targets: {len(met)} met, {len(missed)} missed, "
+    caveat = " (not conclusive: the machine was busy)" if busy_warning(result) else ""
+    lines = [f"targets{caveat}: {len(met)} met, {len(missed)} missed, "
              f"{len(unknown)} not measurable"]
     for t in (missed + unknown)[:MAX_TARGET_LINES]:
         state = "missed" if t.ok is False else "not measurable"
