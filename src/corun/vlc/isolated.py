@@ -53,6 +53,7 @@ from typing import Any
 from corun.vlc import _py_forward
 from corun.vlc._py_extload import NamespaceExtensionLoader
 from corun.vlc._py_forward import ForwardingModule, is_forwarder
+from corun.vlc._py_nsthread import prepare_thread
 from corun.vlc._py_warm import WARMERS, warm
 
 __all__ = ["enable", "disable", "enabled", "share", "shared", "import_module", "space_of", "modules",
@@ -181,6 +182,8 @@ def import_module(vlc: Any, name: str) -> ModuleType:
     enable()
     sp = space_of(vlc)
     vlc.enter()
+    if sp is not None:
+        prepare_thread(sp.lmid)
     try:
         if sp is None:
             return importlib.import_module(name)
@@ -198,7 +201,10 @@ def _vlc_import_module(self: Any, name: str) -> ModuleType:
 def _thread_hook(vlc: Any, entering: bool) -> None:
     stack = _stack()
     if entering:
-        stack.append(space_of(vlc))
+        sp = space_of(vlc)
+        if sp is not None:
+            prepare_thread(sp.lmid)
+        stack.append(sp)
     elif stack:
         stack.pop()
 

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from corun.vlc._py_nsthread import prepare_thread
 from corun.vlc._py_router import DEFAULT_LIBRARIES, Route, Router, instance_handle, symbol_resolver
 
 __all__ = ["enable", "disable", "enabled", "enter", "leave", "router", "info", "instance_handle_of",
@@ -113,6 +114,9 @@ def enter(ctx: Any) -> Token | None:
     Called when a thread enters a VLC; returns what leave() needs."""
     if _router is None:
         return None
+    lmid = getattr(ctx, "lmid", 0)
+    if lmid:
+        prepare_thread(lmid)
     return Token(_router.enter(route_of(ctx)))
 
 
