@@ -106,8 +106,9 @@ def test_busy_machine_is_flagged(numpy_like_result, tmp_path):
     numpy_like_result.machine["foreign_cpu_share"] = 0.35
     con = Console(width=250, record=True)
     console.print_result(con, numpy_like_result)
-    assert "other processes took 35%" in con.export_text()
-    assert "targets (not conclusive: the machine was busy)" in con.export_text()
+    text = con.export_text()
+    assert "other processes took 35%" in text
+    assert "targets (not conclusive: the machine was busy)" in text
     numpy_like_result.machine["foreign_cpu_share"] = 0.01
     con = Console(width=250, record=True)
     console.print_result(con, numpy_like_result)
