@@ -7,7 +7,9 @@
  * first tries the call with MSG_DONTWAIT; data, end of file or an error other than
  * EAGAIN/EWOULDBLOCK is final; EAGAIN on a socket the program made non-blocking is final too
  * (no scheduling point in event loops). With MSG_WAITALL the probe is skipped (a partial read
- * would change the result). accept*: the listening socket is polled with a zero timeout first; a
+ * would change the result) and the call always runs as a blocking call: a thread left RUNNING
+ * in it would be signalled by the safety net, and a caught signal ends a MSG_WAITALL receive
+ * early with a short count (measured). accept*: the listening socket is polled with a zero timeout first; a
  * pending connection (or a non-blocking socket) runs the real call directly. connect on a
  * blocking socket cannot be probed and always releases the core. Results and errno are the real
  * call's; all are cancellation points.
@@ -40,8 +42,10 @@ static inline bool recv_final(ssize_t r, int fd, int saved)
 
 CR_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    if ((flags & (MSG_DONTWAIT | MSG_WAITALL)) || !cr_thread_managed())
+    if ((flags & MSG_DONTWAIT) || !cr_thread_managed())
         return REAL(recv)(fd, buf, len, flags);
+    if (flags & MSG_WAITALL)
+        return CR_BLOCKING_CANCEL(REAL(recv)(fd, buf, len, flags));
     int saved = errno;
     ssize_t r = REAL(recv)(fd, buf, len, flags | MSG_DONTWAIT);
     if (recv_final(r, fd, saved))
@@ -52,8 +56,10 @@ CR_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 CR_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags, struct sockaddr *restrict addr,
                            socklen_t *restrict alen)
 {
-    if ((flags & (MSG_DONTWAIT | MSG_WAITALL)) || !cr_thread_managed())
+    if ((flags & MSG_DONTWAIT) || !cr_thread_managed())
         return REAL(recvfrom)(fd, buf, len, flags, addr, alen);
+    if (flags & MSG_WAITALL)
+        return CR_BLOCKING_CANCEL(REAL(recvfrom)(fd, buf, len, flags, addr, alen));
     int saved = errno;
     socklen_t in = alen ? *alen : 0;
     ssize_t r = REAL(recvfrom)(fd, buf, len, flags | MSG_DONTWAIT, addr, alen);
@@ -66,8 +72,10 @@ CR_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags, st
 
 CR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    if ((flags & (MSG_DONTWAIT | MSG_WAITALL)) || !cr_thread_managed() || !msg)
+    if ((flags & MSG_DONTWAIT) || !cr_thread_managed() || !msg)
         return REAL(recvmsg)(fd, msg, flags);
+    if (flags & MSG_WAITALL)
+        return CR_BLOCKING_CANCEL(REAL(recvmsg)(fd, msg, flags));
     int saved = errno;
     socklen_t nl = msg->msg_namelen;
     size_t cl = msg->msg_controllen;

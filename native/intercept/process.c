@@ -337,8 +337,10 @@ CR_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 
 CR_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
-    if ((options & WNOHANG) || !info || !cr_thread_managed())
+    if ((options & WNOHANG) || !cr_thread_managed())
         return REAL(waitid)(idtype, id, info, options);
+    if (!info) /* nothing to tell a reaped child from none by: no probe */
+        return CR_BLOCKING_CANCEL(REAL(waitid)(idtype, id, info, options));
     info->si_pid = 0;
     int r = REAL(waitid)(idtype, id, info, options | WNOHANG);
     if (r != 0 || info->si_pid != 0)
