@@ -37,17 +37,18 @@ def python_costs(rounds: int, lib: str) -> dict:
             with v:
                 pass
         enter_leave.append((time.perf_counter() - t0) / 2000 * 1e6)
-    # A trivial library call (bench_sysconf(1): one virtual sysconf) through ctypes: plainly loaded,
-    # from a thread outside its context (the call enters and leaves, moving the thread), and inside.
-    plain = ctypes.CDLL(lib).bench_sysconf
-    fn = v.load(lib).bench_sysconf
+    # A trivial library call (bench_mmap(0): two clock reads, nothing interposed) through ctypes:
+    # plainly loaded, from a thread outside its context (the call enters and leaves, moving the
+    # thread), and from inside a `with` block.
+    plain = ctypes.CDLL(lib).bench_mmap
+    fn = v.load(lib).bench_mmap
     for f in (plain, fn):
         f.restype, f.argtypes = ctypes.c_double, [ctypes.c_long]
 
     def per_call(f, n=20000) -> float:
         t0 = time.perf_counter()
         for _ in range(n):
-            f(1)
+            f(0)
         return (time.perf_counter() - t0) / n * 1e6
 
     calls = {"plain": [], "outside_context": [], "inside_with": []}
