@@ -6,6 +6,7 @@ import os
 import shlex
 import signal
 import sys
+import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,11 +33,13 @@ def _scenario_lines() -> str:
     return "\n".join(lines)
 
 
-def _add_common(p: argparse.ArgumentParser, repeat_default: str) -> None:
+def _add_common(p: argparse.ArgumentParser, repeat_default: str, files_default: str) -> None:
     p.add_argument("--repeat", type=int, default=None, metavar="N",
                    help=f"runs per case and mode, alternated plain/corun ({repeat_default})")
-    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="JSON result file")
-    p.add_argument("--plot", type=Path, default=None, metavar="PATH", help="PNG plot")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH",
+                   help=f"JSON result file ({files_default})")
+    p.add_argument("--plot", type=Path, default=None, metavar="PATH",
+                   help="PNG plot (default: the JSON path with .png)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="limit per run in seconds; a run past it is killed and recorded as a "
                         "timeout, and the case's later runs in that mode are skipped "
@@ -51,10 +54,11 @@ def register(subparsers) -> None:
     b = subparsers.add_parser(
         "bench", help="plain Linux vs corun on a scenario: table, JSON, PNG",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run a scenario's workloads under plain Linux and under corun (python -m "
-                    "corun run) in one invocation, runs alternated, and report medians, min-max "
-                    "and corun/plain ratios as a table, a JSON file and a PNG plot. Every run "
-                    "has a time limit; failed or hung runs are recorded, never fatal.",
+        description=textwrap.fill(
+            "Run a scenario's workloads under plain Linux and under corun (python -m corun run) "
+            "in one invocation, runs alternated, and report medians, min-max and corun/plain "
+            "ratios as a table, a JSON file and a PNG plot. Every run has a time limit; failed "
+            "or hung runs are recorded, never fatal. Details: docs/bench.md.", 79),
         epilog=_scenario_lines() + "\n\nexample: corun bench numpy-procs --repeat 5")
     b.add_argument("scenario", choices=[*SCENARIOS, "list", "show"], metavar="SCENARIO",
                    help=f"one of: {', '.join(SCENARIOS)}; 'list' describes them; 'show FILE' "
@@ -65,7 +69,7 @@ def register(subparsers) -> None:
                    help="problem size: default (committed results), quick, tiny (smoke test)")
     b.add_argument("--only", action="append", default=[], metavar="TEXT",
                    help="run only cases whose name contains TEXT (repeatable), e.g. 'blis'")
-    _add_common(b, "default 3")
+    _add_common(b, "default 3", f"default: ./{DEFAULT_DIR}/bench-SCENARIO-TIMESTAMP.json")
     b.set_defaults(func=_cmd_bench)
 
     d = subparsers.add_parser(
@@ -73,7 +77,7 @@ def register(subparsers) -> None:
         description=f"{DEMO.description} Prints the table; with --json/--plot also writes "
                     "the files. When corun's side fails or hangs, the demo still completes and "
                     "says so in the table.")
-    _add_common(d, "default 2")
+    _add_common(d, "default 2", "default: none")
     d.set_defaults(func=_cmd_demo)
 
 
@@ -110,7 +114,7 @@ def _request(scenario: Scenario, args: argparse.Namespace, size: str, write_defa
     if write_default and json_path is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         json_path = DEFAULT_DIR / f"bench-{scenario.name}-{stamp}.json"
-    if write_default and plot_path is None:
+    if plot_path is None and json_path is not None:
         plot_path = json_path.with_suffix(".png")
     return session.Request(
         scenario=scenario, size=size, repeat=repeat,
