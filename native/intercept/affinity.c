@@ -38,6 +38,22 @@ size_t cr_kernel_mask_bytes(void)
     return 0;
 }
 
+static atomic_bool hints_used;
+
+bool cr_hints_used(void)
+{
+    return atomic_load_explicit(&hints_used, memory_order_relaxed);
+}
+
+bool cr_affinity_hint(pid_t tid, size_t size, const cpu_set_t *set)
+{
+    if (!cr_affinity_set(tid, size, set))
+        return false;
+    if (!atomic_load_explicit(&hints_used, memory_order_relaxed))
+        atomic_store_explicit(&hints_used, true, memory_order_relaxed);
+    return true;
+}
+
 bool cr_get_size_ok(size_t size)
 {
     size_t k = cr_kernel_mask_bytes();
@@ -66,7 +82,7 @@ CR_EXPORT int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *set)
 
 CR_EXPORT int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 {
-    if (cr_set_nonempty(size, set) && cr_affinity_set(pid, size, set))
+    if (cr_set_nonempty(size, set) && cr_affinity_hint(pid, size, set))
         return 0;
     return REAL(sched_setaffinity)(pid, size, set);
 }
@@ -82,7 +98,7 @@ CR_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set)
 CR_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t *set)
 {
     pid_t tid = cr_tid_of(th);
-    if (tid >= 0 && cr_set_nonempty(size, set) && cr_affinity_set(tid, size, set))
+    if (tid >= 0 && cr_set_nonempty(size, set) && cr_affinity_hint(tid, size, set))
         return 0;
     return REAL(pthread_setaffinity_np)(th, size, set);
 }

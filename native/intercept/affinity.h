@@ -14,4 +14,10 @@ bool cr_get_size_ok(size_t size);
 /* `set` names at least one CPU within the kernel's mask (otherwise the kernel says EINVAL). */
 bool cr_set_nonempty(size_t size, const cpu_set_t *set);
 
+/* True once the scheduler accepted an affinity hint in this process (or its parent before fork):
+ * until then every managed thread sees the same default set and pthread_create need not ask. */
+bool cr_hints_used(void);
+/* cr_affinity_set() that records a successful hint for cr_hints_used(). */
+bool cr_affinity_hint(pid_t tid, size_t size, const cpu_set_t *set);
+
 #endif

@@ -81,7 +81,7 @@ static long raw_setaffinity(long pid, long len, long ptr)
 {
     size_t k = cr_kernel_mask_bytes();
     if (len > 0 && k && cr_set_nonempty((size_t)len, (const cpu_set_t *)ptr) &&
-        cr_affinity_set((pid_t)pid, (size_t)len < k ? (size_t)len : k, (const cpu_set_t *)ptr))
+        cr_affinity_hint((pid_t)pid, (size_t)len < k ? (size_t)len : k, (const cpu_set_t *)ptr))
         return 0;
     return REAL(syscall)(SYS_sched_setaffinity, pid, len, ptr, 0L, 0L, 0L);
 }

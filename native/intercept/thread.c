@@ -181,7 +181,7 @@ static void *cr_trampoline(void *p)
     cr_thread_begin();
     reg_add_self(true);
     if (st->hint_size) {
-        if (!cr_affinity_set(0, st->hint_size, (const cpu_set_t *)st->hint) && st->hint_is_attr)
+        if (!cr_affinity_hint(0, st->hint_size, (const cpu_set_t *)st->hint) && st->hint_is_attr)
             REAL(sched_setaffinity)(0, st->hint_size, (const cpu_set_t *)st->hint);
     }
     free(st);
@@ -269,9 +269,10 @@ CR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
     pthread_attr_t copy;
     int rewritten = attr ? attr_rewrite(attr, &copy, &cpus, &ncpus) : 0;
     bool from_attr = ncpus != 0;
-    if (!ncpus && cr_thread_managed()) {
+    if (!ncpus && cr_hints_used() && cr_thread_managed()) {
         /* Without corun the new thread would inherit its creator's affinity: pass on the set
-         * the creator sees (its hint, or the inherited set). */
+         * the creator sees (its hint, or the inherited set). Until some hint was set, every
+         * thread sees the same default set and there is nothing to pass on. */
         size_t k = cr_kernel_mask_bytes();
         if (k && (cpus = malloc(k)) != NULL) {
             if (cr_affinity_get(0, k, (cpu_set_t *)cpus))

@@ -17,7 +17,8 @@ EXEC_CHECKS = ["exec_execv_status", "exec_execl_status", "exec_execle_status", "
                "spawn_system_status", "spawn_popen_status"]
 # program function -> checks it prints; each function runs in its own process pair
 STORMS = {"fork_storm": ["fork_storm_60"], "fork_nested": ["fork_storm_nested"],
-          "fork_threads": ["fork_while_threads_work"], "exec_storm": ["exec_storm_40", "exec_chain_20"]}
+          "fork_threads": ["fork_while_threads_work"], "fork_affinity": ["fork_while_affinity_calls"],
+          "exec_storm": ["exec_storm_40", "exec_chain_20"]}
 ENV_RE = re.compile(r"^ENV (\S+) preload=(\d) instance=(\d)$", re.M)
 
 

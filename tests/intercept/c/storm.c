@@ -2,6 +2,7 @@
  * all complete with their exit statuses. */
 #include "harness.h"
 
+#include <sched.h>
 #include <sys/wait.h>
 
 static char self[4096];
@@ -115,6 +116,42 @@ static void fork_threads(void)
     CHECK("fork_while_threads_work", ok == 20, "ok=%d", ok);
 }
 
+static void *affinity_busy(void *p)
+{
+    cpu_set_t s;
+    while (!busy_stop) {
+        sched_getaffinity(0, sizeof s, &s);
+        sched_setaffinity(0, sizeof s, &s);
+    }
+    return NULL;
+}
+
+/* fork while other threads query and set affinity: the child's own affinity calls and thread
+ * creation must not hang on state a vanished parent thread held at fork time */
+static void fork_affinity(void)
+{
+    pthread_t busy_t[3];
+    busy_stop = 0;
+    for (int i = 0; i < 3; i++)
+        pthread_create(&busy_t[i], NULL, affinity_busy, NULL);
+    int ok = 0;
+    for (int i = 0; i < 30; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            cpu_set_t s;
+            int r = sched_getaffinity(0, sizeof s, &s);
+            _exit(r == 0 && CPU_COUNT(&s) > 0 && small_work() ? 4 : 1);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        ok += WIFEXITED(st) && WEXITSTATUS(st) == 4;
+    }
+    busy_stop = 1;
+    for (int i = 0; i < 3; i++)
+        pthread_join(busy_t[i], NULL);
+    CHECK("fork_while_affinity_calls", ok == 30, "ok=%d", ok);
+}
+
 static void exec_storm(void)
 {
     int ok = 0;
@@ -166,6 +203,7 @@ int main(int argc, char **argv)
     RUN(fork_storm);
     RUN(fork_nested);
     RUN(fork_threads);
+    RUN(fork_affinity);
     RUN(exec_storm);
     return h_failures;
 }
