@@ -39,7 +39,7 @@ static struct cr_shm *open_existing(const char *instance, const char *cpus_text,
 /* Returns the number of live processes left; removes the segment at zero. Lock held. */
 static int reap_and_maybe_remove(struct cr_shm *s, const char *instance)
 {
-    cr_shm_reap_dead(s);
+    cr_shm_reap_dead(s, false);
     if (s->nlive == 0 && !atomic_load(&s->removed)) {
         char name[128];
         atomic_store(&s->removed, 1);
@@ -132,7 +132,7 @@ EXPORT int corun_instance_snapshot(const char *instance, char *buf, size_t len)
     struct cr_proc *procs = cr_procs(s);
     struct cr_thread *threads = cr_threads(s);
     cr_shm_lock(s);
-    cr_shm_reap_dead(s);
+    cr_shm_reap_dead(s, false);
     uint64_t now = cr_now_ns();
     put(&o, "{\"instance\": ");
     json_str(&o, instance, 64);

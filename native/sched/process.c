@@ -142,8 +142,9 @@ static bool attach_from_env(void)
         cr_shm_unlock(s);
         return attach_from_env(); /* raced with the last process leaving */
     }
-    cr_shm_reap_dead(s);
     int p = s->proc_free;
+    if (p == CR_NONE && cr_shm_reap_dead(s, false) > 0)
+        p = s->proc_free;
     if (p == CR_NONE) {
         cr_shm_unlock(s);
         cr_log(CR_LOG_WARNING, "instance %s has %d processes, the maximum; running unmanaged", instance, CR_MAX_PROCS);

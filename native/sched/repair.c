@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-int cr_shm_reap_dead(struct cr_shm *s)
+int cr_shm_reap_dead(struct cr_shm *s, bool holders_only)
 {
     struct cr_proc *procs = cr_procs(s);
     int reaped = 0;
@@ -23,7 +23,8 @@ int cr_shm_reap_dead(struct cr_shm *s)
     int n = s->nlive;
     for (int i = 0; i < n && s->ring != CR_NONE; i++) {
         int next = procs[p].ring_next;
-        if (procs[p].pid != cr_self.pid && !cr_proc_alive(&procs[p])) {
+        bool matters = !holders_only || procs[p].nrunning > 0 || procs[p].nready > 0;
+        if (matters && procs[p].pid != cr_self.pid && !cr_proc_alive(&procs[p])) {
             cr_log(CR_LOG_INFO, "process %d left the instance without detaching; freeing its cores", procs[p].pid);
             cr_proc_detach_locked(s, p, false);
             reaped++;

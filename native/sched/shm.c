@@ -272,48 +272,47 @@ void cr_shm_unlock(struct cr_shm *s)
     REAL(pthread_mutex_unlock)(&s->lock);
 }
 
-uint64_t cr_proc_starttime(int pid)
+/* One read of /proc/<pid>/stat: state letter and start time (field 22). False if unreadable. */
+static bool read_stat(int pid, char *state, uint64_t *starttime)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return false;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return false;
     buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* comm may contain spaces */
-    if (!p)
-        return 0;
-    /* fields after comm: state(3) ... starttime(22) */
-    int field = 2;
+    char *p = strrchr(buf, ')'); /* comm may contain spaces and parentheses */
+    if (!p || p[1] != ' ')
+        return false;
+    *state = p[2];
+    int field = 2; /* p points into field 2 (comm); count spaces up to field 22 */
     for (; *p && field < 22; p++)
         if (*p == ' ')
             field++;
-    return strtoull(p, NULL, 10);
+    *starttime = strtoull(p, NULL, 10);
+    return true;
+}
+
+uint64_t cr_proc_starttime(int pid)
+{
+    char state;
+    uint64_t start;
+    return read_stat(pid, &state, &start) ? start : 0;
 }
 
 bool cr_proc_alive(const struct cr_proc *p)
 {
     if (p->pid <= 0 || (kill(p->pid, 0) != 0 && errno == ESRCH))
         return false;
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", p->pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char state;
+    uint64_t start;
+    if (!read_stat(p->pid, &state, &start))
         return true; /* no /proc: trust kill() */
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = 0;
-    char *q = strrchr(buf, ')');
-    if (!q || q[1] != ' ')
-        return true;
-    if (q[2] == 'Z' || q[2] == 'X')
+    if (state == 'Z' || state == 'X')
         return false; /* killed, not yet reaped by its parent */
-    uint64_t st = cr_proc_starttime(p->pid);
-    return st == 0 || p->starttime == 0 || st == p->starttime;
+    return p->starttime == 0 || start == p->starttime;
 }

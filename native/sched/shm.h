@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define CR_MAGIC 0x636f72756e736368ull /* "corunsch" */
-#define CR_LAYOUT_VERSION 2u
+#define CR_LAYOUT_VERSION 3u
 #define CR_MAX_CORES 1024
 #define CR_MAX_PROCS 512
 #define CR_MAX_THREADS 65536
@@ -112,6 +112,7 @@ struct cr_shm {
     int32_t cpu_of_core[CR_MAX_CORES];
     int16_t node_of_core[CR_MAX_CORES];
     _Atomic uint32_t waiting_epoch; /* futex: bumped when the first thread starts waiting */
+    uint64_t last_reap_ns, last_full_reap_ns; /* one safety net reaps for the whole instance */
     uint64_t stats_grants, stats_steals, stats_preempts, stats_rotations;
 };
 
@@ -147,8 +148,10 @@ void cr_shm_lock(struct cr_shm *s);
 void cr_shm_unlock(struct cr_shm *s);
 void cr_shm_repair(struct cr_shm *s);
 
-/* Remove processes whose pid is gone (or reused); called under lock. Returns how many. */
-int cr_shm_reap_dead(struct cr_shm *s);
+/* Remove processes whose pid is gone (or reused); called under lock. Returns how many.
+ * holders_only: look only at processes that own cores or have queued threads (at most
+ * ncores + waiting processes: the frequent check); otherwise at every process (rare). */
+int cr_shm_reap_dead(struct cr_shm *s, bool holders_only);
 bool cr_proc_alive(const struct cr_proc *p);
 uint64_t cr_proc_starttime(int pid);
 

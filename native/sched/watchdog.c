@@ -14,8 +14,10 @@
  *     CORUN_SLICE_US (default 2 ms, at most the quantum): threads that spin without a
  *     scheduling point (BLIS barriers) then progress about as they would under the kernel;
  * frees the slot (and core) of a thread that ended without telling us (raw SYS_exit);
- * and, every 20 ms, for the whole instance, removes processes that died without leaving (kill -9),
- * which frees their cores: the bound on a peer's delay after a SIGKILL.
+ * and, for the whole instance (one watchdog per period, a timestamp in the segment says which):
+ * every 20 ms removes processes that own cores or wait for one and died without leaving
+ * (kill -9), which frees their cores — the bound on a peer's delay after a SIGKILL — and every
+ * second every dead process. Each look is O(cores + waiting processes), not O(processes).
  * Invariant: it never owns a core and never runs user code; all its decisions take the lock.
  */
 #include "sched/internal.h"
@@ -32,7 +34,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define REAP_PERIOD_NS 20000000ull
+#define REAP_PERIOD_NS 20000000ull       /* processes holding cores or waiting */
+#define FULL_REAP_PERIOD_NS 1000000000ull /* every process */
 #define MAX_SUSPECTS 64
 #define FAST_TICK_US 50
 
@@ -60,7 +63,7 @@ static void sleep_us(unsigned us)
 
 /* One look at this process's threads. Returns true if this process holds cores; *stole tells
  * whether it took a core from a sleeping thread (the next tick then comes sooner). */
-static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, uint64_t *last_thread_reap, bool *stole)
+static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, bool *stole)
 {
     struct cr_defer d = {0};
     struct cr_thread *threads = cr_threads(s);
@@ -76,9 +79,12 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_reap, uint64_t *
         cr_shm_unlock(s);
         return false;
     }
-    if (now - *last_reap >= REAP_PERIOD_NS) {
-        *last_reap = now;
-        cr_shm_reap_dead(s);
+    if (now - s->last_reap_ns >= REAP_PERIOD_NS) { /* one reaper per period for the instance */
+        bool full = now - s->last_full_reap_ns >= FULL_REAP_PERIOD_NS;
+        s->last_reap_ns = now;
+        if (full)
+            s->last_full_reap_ns = now;
+        cr_shm_reap_dead(s, !full);
     }
     cr_maybe_rotate(s, now, &d);
     struct cr_proc *pr = &cr_procs(s)[me];
@@ -158,8 +164,14 @@ static void *watchdog_main(void *arg)
     cr_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, _NSIG / 8, 0, 0);
     prctl(PR_SET_NAME, "corun-watchdog");
     struct cr_shm *s = cr_self.shm;
+    cpu_set_t cpus; /* not its creator's single pinned CPU: it must run where a core is idle */
+    CPU_ZERO(&cpus);
+    for (unsigned c = 0; c < s->ncores; c++)
+        if (s->cpu_of_core[c] >= 0 && s->cpu_of_core[c] < CPU_SETSIZE)
+            CPU_SET(s->cpu_of_core[c], &cpus);
+    cr_set_affinity_raw(0, sizeof cpus, &cpus);
     int pid = cr_self.pid;
-    uint64_t last_reap = 0, last_thread_reap = 0;
+    uint64_t last_thread_reap = 0;
     bool holding = true, stole = false;
     while (cr_self.shm == s && cr_self.pid == pid && cr_self.proc != CR_NONE) {
         uint32_t epoch = atomic_load(&s->waiting_epoch);
@@ -167,11 +179,12 @@ static void *watchdog_main(void *arg)
             struct timespec idle = {0, 50 * 1000 * 1000};
             cr_futex_wait(&s->waiting_epoch, epoch, &idle);
             uint64_t now = cr_now_ns();
-            if (now - last_reap >= REAP_PERIOD_NS * 5) {
+            if (now - s->last_full_reap_ns >= FULL_REAP_PERIOD_NS) {
                 cr_shm_lock(s);
-                if (cr_self.proc != CR_NONE)
-                    cr_shm_reap_dead(s);
-                last_reap = now;
+                if (cr_self.proc != CR_NONE && now - s->last_full_reap_ns >= FULL_REAP_PERIOD_NS) {
+                    s->last_full_reap_ns = s->last_reap_ns = now;
+                    cr_shm_reap_dead(s, false);
+                }
                 cr_shm_unlock(s);
             }
             continue;
@@ -182,7 +195,7 @@ static void *watchdog_main(void *arg)
         sleep_us(us < cr_self.tick_us || !holding ? us : cr_self.tick_us);
         if (cr_self.proc == CR_NONE)
             break;
-        holding = tick(s, cr_now_ns(), &last_reap, &last_thread_reap, &stole);
+        holding = tick(s, cr_now_ns(), &last_thread_reap, &stole);
     }
     return NULL;
 }
