@@ -122,12 +122,34 @@ def _read_imports(path: str) -> ObjectImports:
 
 
 def exports(path: str) -> tuple[Export, ...]:
-    """Defined global and weak dynamic symbols of the object at path (no TLS symbols)."""
+    """Defined global and weak dynamic symbols of the object at path (no TLS symbols); kept on disk
+    like imports()."""
     return _exports(*_key(path))
 
 
 @lru_cache(maxsize=64)
 def _exports(path: str, size: int, mtime: int) -> tuple[Export, ...]:
+    use_disk = os.environ.get("CORUN_ELF_CACHE", "1") != "0"
+    file = _cache_dir() / ("x" + hashlib.sha256(f"{path}\0{size}\0{mtime}".encode()).hexdigest()[:32] + ".json")
+    if use_disk:
+        try:
+            return tuple(Export(*e) for e in json.loads(file.read_text())["exports"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    result = _read_exports(path)
+    if use_disk:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"path": path, "exports": [[e.name, e.value, e.kind, e.size, e.bind]
+                                                                 for e in result]}))
+            os.replace(tmp, file)
+        except OSError:
+            pass
+    return result
+
+
+def _read_exports(path: str) -> tuple[Export, ...]:
     out: list[Export] = []
     with open(path, "rb") as f:
         elf = ELFFile(f)

@@ -29,8 +29,11 @@ def warm(top: str, module: ModuleType) -> None:
 
 
 def _numpy(np: ModuleType) -> None:
-    for d in (np.dtype(float), np.dtype([("a", "<f8"), ("b", "i4")]), np.dtype("S3"), np.dtype("M8[s]")):
-        repr(d), str(d)
+    for d in (np.dtype(float), np.dtype([("a", "<f8"), ("b", "i4")]), np.dtype("S3"), np.dtype("M8[s]"),
+              np.dtype("i4"), np.dtype("U2"), np.dtype(object)):
+        repr(d), str(d), d.name, d.descr, d.str
+        with contextlib.suppress(Exception):
+            np.dtype((d, (2,)))
     a = np.arange(6.0).reshape(2, 3)
     repr(a), str(a), repr(a[0, 0]), str(a[0, 0]), format(a[0, 0], ".2f"), repr(np.arange(3))
     repr(np.ones(2, dtype=[("a", "<f8")])), repr(np.array(["x"]))

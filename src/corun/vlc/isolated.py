@@ -50,7 +50,7 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
-from corun.vlc import _py_forward
+from corun.vlc import _py_forward, pyshim
 from corun.vlc._py_extload import NamespaceExtensionLoader
 from corun.vlc._py_forward import ForwardingModule, is_forwarder
 from corun.vlc._py_nsthread import prepare_thread
@@ -122,6 +122,7 @@ def enable(shared: Iterable[str] = ()) -> None:
         add_thread_hook(_thread_hook)
         if not hasattr(VLC, "import_module"):
             VLC.import_module = _vlc_import_module    # type: ignore[attr-defined]
+        pyshim.shim_path()                            # written now: imports into contexts stay fast
         _enabled = True
 
 
@@ -238,8 +239,17 @@ def _mods(space: Space | None) -> dict[str, ModuleType]:
 
 # ----------------------------------------------------------------------------- resolving
 def _resolve(name: str) -> ModuleType:
-    """Forwarders' target for the calling thread; imports the module there when missing."""
-    space = _thread_space()
+    """Forwarders' target for the calling thread; imports the module there when missing.
+
+    ``PyImport_Import`` (C) calls ``__import__`` and then reads ``sys.modules`` — a forwarder — and
+    its caller looks attributes up on it. The space ``__import__`` chose for that name (from the
+    importing code's globals) is left as a one-shot hint, so the lookup that follows agrees."""
+    hint = getattr(_tls, "hint", None)
+    if hint is not None and hint[0] == name:
+        _tls.hint = None
+        space = hint[1]
+    else:
+        space = _thread_space()
     m = _mods(space).get(name)
     if m is None:
         _do_import(space, name, None, None, ("__name__",), 0, name)
@@ -289,6 +299,7 @@ def _import(name: str, globals: dict | None = None, locals: Any = None, fromlist
             space = _thread_space()
         if space is None and top not in _forwarded:
             return _orig_import(name, globals, locals, fromlist, level)   # untouched base package
+        _tls.hint = (absname, space)
         mods = _mods(space)
         m = mods.get(absname)
         if m is not None:
