@@ -128,7 +128,7 @@ static bool attach_from_env(void)
     cr_self.quantum_us = env_uint("CORUN_QUANTUM_US", 20000, 100, 10000000);
     cr_self.yield_slice_us = env_uint("CORUN_YIELD_SLICE_US", 100, 0, 1000000);
     cr_self.tick_us = env_uint("CORUN_TICK_US", 200, 50, 100000);
-    cr_self.slice_us = env_uint("CORUN_SLICE_US", 2000, 100, 10000000);
+    cr_self.slice_us = env_uint("CORUN_SLICE_US", 20000, 100, 10000000);
     if (cr_self.slice_us > cr_self.quantum_us)
         cr_self.slice_us = cr_self.quantum_us;
     char err[512];

@@ -11,7 +11,7 @@
  *     must not hold a core idle; the thread is signalled and rescued (preempt.c);
  *   - signals a STOLEN thread seen consuming CPU again, so it queues for a core;
  *   - round-robins its own threads when more of them are ready than cores it holds, every
- *     CORUN_SLICE_US (default 2 ms, at most the quantum): threads that spin without a
+ *     CORUN_SLICE_US (default and at most the quantum): threads that spin without a
  *     scheduling point (BLIS barriers) then progress about as they would under the kernel;
  * frees the slot (and core) of a thread that ended without telling us (raw SYS_exit);
  * and, for the whole instance (one watchdog per period, a timestamp in the segment says which):
