@@ -12,7 +12,7 @@
  *   - signals a STOLEN thread seen consuming CPU again, so it queues for a core;
  *   - round-robins its own threads when more of them are ready than cores it holds, every
  *     CORUN_SLICE_US (default and at most the quantum): threads that spin without a
- *     scheduling point (BLIS barriers) then progress about as they would under the kernel;
+ *     scheduling point (BLIS barriers) still progress, one slice at a time;
  * frees the slot (and core) of a thread that ended without telling us (raw SYS_exit);
  * and, for the whole instance (one watchdog per period, a timestamp in the segment says which):
  * every 20 ms removes processes that own cores or wait for one and died without leaving
