@@ -62,7 +62,8 @@ def machine() -> dict:
         pass
     return {"cpus": len(os.sched_getaffinity(0)), "cpu_model": model, "kernel": platform.release(),
             "glibc": platform.libc_ver()[1], "python": platform.python_version(),
-            "load_average_at_end": os.getloadavg(), "niceness": os.nice(0)}
+            "load_average_at_end": os.getloadavg(), "niceness": os.nice(0),
+            "autogroup_nice": os.environ.get("CORUN_BENCH_AUTOGROUP_NICE")}
 
 
 def write(name: str, data: dict) -> Path:
