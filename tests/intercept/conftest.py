@@ -141,11 +141,16 @@ def run_pair(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def managed_env(tmp_path_factory):
+def run_managed(tmp_path_factory, native_lib):
+    """run_managed(cmd, tag, timeout, cwd) -> Result: `corun run --instance <unique> -- cmd...`."""
     xdg = tmp_path_factory.mktemp("xdg2")
     env = clean_environ()
     env["XDG_CONFIG_HOME"] = str(xdg)
-    return env
+
+    def go(cmd: list[str], tag: str = "m", timeout: float = RUN_TIMEOUT, cwd: Path | None = None) -> Result:
+        return run(corun_args(new_instance(tag), cmd[0], cmd[1:]), env, timeout, cwd)
+
+    return go
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,8 +8,6 @@ import textwrap
 
 import pytest
 
-from conftest import corun_args, new_instance, run
-
 EXEC_CHECKS = ["exec_execv_status", "exec_execl_status", "exec_execle_status", "exec_execve_status",
                "exec_execlp_status", "exec_execvp_status", "exec_execvpe_status", "exec_fexecve_status",
                "exec_vfork_status", "exec_failure_recovers", "execvp_failure_enoent", "spawn_posix_spawn_status",
@@ -92,10 +90,10 @@ PY_CHILDREN = textwrap.dedent("""
 """)
 
 
-def test_python_subprocess_and_multiprocessing(tmp_path, managed_env):
+def test_python_subprocess_and_multiprocessing(tmp_path, run_managed):
     script = tmp_path / "children.py"
     script.write_text(PY_CHILDREN)
-    r = run(corun_args(new_instance("py"), sys.executable, [str(script)]), managed_env, timeout=120, cwd=tmp_path)
+    r = run_managed([sys.executable, str(script)], tag="py", timeout=120, cwd=tmp_path)
     assert r.returncode == 5, r.stderr
     got = dict((line.split()[0], line.split()[1:]) for line in r.stdout.splitlines())
     for key in ("subprocess", "subprocess_env_stripped", "mp_fork", "mp_spawn", "mp_forkserver"):
