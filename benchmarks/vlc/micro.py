@@ -51,12 +51,15 @@ def python_costs(rounds: int, lib: str) -> dict:
             f(0)
         return (time.perf_counter() - t0) / n * 1e6
 
-    calls = {"plain": [], "outside_context": [], "inside_with": []}
+    raw = v.load(lib).unguarded("bench_mmap")
+    raw.restype, raw.argtypes = ctypes.c_double, [ctypes.c_long]
+    calls = {"plain": [], "outside_context": [], "inside_with": [], "unguarded_inside_with": []}
     for _ in range(rounds):
         calls["plain"].append(per_call(plain))
         calls["outside_context"].append(per_call(fn, 5000))
         with v:
             calls["inside_with"].append(per_call(fn))
+            calls["unguarded_inside_with"].append(per_call(raw))
     v.close()
     return {"py_create_us": median(create), "py_with_enter_leave_affinity_us": median(enter_leave),
             **{f"py_call_{k}_us": median(x) for k, x in calls.items()}}

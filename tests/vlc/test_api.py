@@ -164,6 +164,11 @@ def test_ctypes_compatibility(probe_lib):
         libc.dlsym.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         assert libc.dlsym(lib._handle, b"probe_sysconf_onln") == addr
         assert lib.address("probe_sysconf_onln") == addr
+        raw = lib.unguarded("probe_sysconf_onln")
+        raw.restype = ctypes.c_long
+        assert ctypes.cast(raw, ctypes.c_void_p).value == addr and raw() == len(ALL)
+        with pytest.raises(vlc.VLCSymbolNotFound):
+            lib.unguarded("no_such_function")
     finally:
         with_ctx.close()
 

@@ -42,6 +42,7 @@ class VLCLibrary(ctypes.CDLL):
                     gate.leave_call()
 
         self._FuncPtr = _VLCFuncPtr
+        self._PlainFuncPtr = base
 
     @property
     def vlc(self) -> VLC:
@@ -60,6 +61,16 @@ class VLCLibrary(ctypes.CDLL):
         except AttributeError as e:
             raise errors.VLCSymbolNotFound(
                 f"{self._name}: undefined symbol {name_or_ordinal!r} in context {self._vlc.name}") from e
+
+    def unguarded(self, name: str) -> Any:
+        """The plain ctypes function, without the per-call guard (no entering, no use-after-close
+        check; saves ~0.7 us per call). Only for hot loops that run inside ``with vlc:`` and end
+        before ``close()``."""
+        self._vlc._gate.check_open()
+        try:
+            return self._PlainFuncPtr((name, self))
+        except AttributeError as e:
+            raise errors.VLCSymbolNotFound(f"{self._name}: undefined symbol {name!r} in context {self._vlc.name}") from e
 
     def address(self, name: str) -> int:
         """Address of a symbol of this instance (raises VLCSymbolNotFound)."""
