@@ -46,8 +46,9 @@ def micro(d: dict) -> list[str]:
             f"{fmt(m['read_cpuinfo_inside'])} us inside vs {fmt(m['read_cpuinfo_outside'])} us outside. Python: "
             f"`VLC()` {fmt(py['py_create_us'])} us (paper PyVLC 3960 us), `with v:` enter+leave with affinity "
             f"{fmt(py['py_with_enter_leave_affinity_us'])} us, a trivial ctypes call {fmt(py.get('py_call_plain_us'))} us "
-            f"plain, {fmt(py.get('py_call_inside_with_us'))} us inside `with`, {fmt(py.get('py_call_outside_context_us'))} us "
-            "from outside (the call enters and leaves, moving the thread)."]
+            f"plain, {fmt(py.get('py_call_inside_with_us'))} us inside `with` ({fmt(py.get('py_call_unguarded_inside_with_us'))} us "
+            f"through `unguarded()`), {fmt(py.get('py_call_outside_context_us'))} us from outside (the call enters and "
+            "leaves, moving the thread)."]
     return out
 
 
