@@ -185,37 +185,16 @@ API const char *corun_vlc_getenv(corun_vlc *v, const char *name)
     return v->ns.getenv ? v->ns.getenv(name) : getenv(name);
 }
 
-API void *corun_vlc_load(corun_vlc *v, const char *name)
+/* Keep h for dlclose at destroy; dlclose()s it and fails when out of memory. */
+static void *remember(corun_vlc *v, void *h)
 {
-    if (!v || !name || !*name) {
-        vlc_fail(CORUN_VLC_EINVAL, "NULL argument");
-        return NULL;
-    }
-    void *h_copy = NULL;
     pthread_mutex_lock(&v->lock);
-    if (v->flags & CORUN_VLC_COPY) {
-        pthread_mutex_unlock(&v->lock);
-        void *c = vlc_copy_load(v, name);
-        if (!c)
-            return NULL;
-        pthread_mutex_lock(&v->lock);
-        h_copy = c;
-    }
-    void *h = h_copy ? h_copy
-            : v->ns.root ? dlmopen(v->ns.lmid, name, RTLD_NOW | RTLD_LOCAL) : dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *e = dlerror();
-        pthread_mutex_unlock(&v->lock);
-        vlc_fail(vlc_is_limit_error(e) ? CORUN_VLC_ELIMIT : CORUN_VLC_ENOTFOUND, "cannot load %s: %s", name,
-                 e ? e : "?");
-        return NULL;
-    }
     if (v->nlibs == v->caplibs) {
         int cap = v->caplibs ? 2 * v->caplibs : 8;
         void **n = realloc(v->libs, (size_t)cap * sizeof *n);
         if (!n) {
-            dlclose(h);
             pthread_mutex_unlock(&v->lock);
+            dlclose(h);
             vlc_fail(CORUN_VLC_ENOMEM, "out of memory");
             return NULL;
         }
@@ -225,6 +204,26 @@ API void *corun_vlc_load(corun_vlc *v, const char *name)
     v->libs[v->nlibs++] = h;
     pthread_mutex_unlock(&v->lock);
     return h;
+}
+
+API void *corun_vlc_load(corun_vlc *v, const char *name)
+{
+    if (!v || !name || !*name) {
+        vlc_fail(CORUN_VLC_EINVAL, "NULL argument");
+        return NULL;
+    }
+    if (v->flags & CORUN_VLC_COPY) {
+        void *c = vlc_copy_load(v, name);   /* enters the context around the load: not under lock */
+        return c ? remember(v, c) : NULL;
+    }
+    void *h = v->ns.root ? dlmopen(v->ns.lmid, name, RTLD_NOW | RTLD_LOCAL) : dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        vlc_fail(vlc_is_limit_error(e) ? CORUN_VLC_ELIMIT : CORUN_VLC_ENOTFOUND, "cannot load %s: %s", name,
+                 e ? e : "?");
+        return NULL;
+    }
+    return remember(v, h);
 }
 
 API void *corun_vlc_sym(corun_vlc *v, void *lib, const char *name)
