@@ -277,3 +277,13 @@ def test_close_hooks_run_before_unload(probe_lib):
     finally:
         vlc.remove_close_hook(hook)
     assert seen == [("closing", 1)]
+
+
+def test_prewarm_fills_the_pool():
+    assert vlc.prewarm(2) >= 0
+    made = [VLC() for _ in range(2)]      # taken from the pool
+    try:
+        assert all(v.lmid > 0 for v in made)
+    finally:
+        for v in made:
+            v.close()
