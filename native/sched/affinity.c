@@ -28,6 +28,11 @@ struct hint {
 static struct hint *hints;
 static pthread_mutex_t hints_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void cr_affinity_after_fork(void)
+{
+    REAL(pthread_mutex_init)(&hints_lock, NULL);
+}
+
 static bool ours(pid_t tid)
 {
     return cr_tgkill(cr_self.pid, tid, 0) == 0;
@@ -71,6 +76,7 @@ bool cr_affinity_get(pid_t tid, size_t size, cpu_set_t *set)
     else if (!ours(tid))
         return false;
     cpu_set_t out;
+    cr_sched_enter(); /* no preemption while holding hints_lock */
     REAL(pthread_mutex_lock)(&hints_lock);
     struct hint *h = lookup(tid, false);
     if (h)
@@ -78,6 +84,7 @@ bool cr_affinity_get(pid_t tid, size_t size, cpu_set_t *set)
     else
         managed_set(&out);
     REAL(pthread_mutex_unlock)(&hints_lock);
+    cr_sched_leave();
     memset(set, 0, size);
     memcpy(set, &out, size < sizeof out ? size : sizeof out);
     return true;
@@ -94,10 +101,12 @@ bool cr_affinity_set(pid_t tid, size_t size, const cpu_set_t *set)
     cpu_set_t in;
     CPU_ZERO(&in);
     memcpy(&in, set, size < sizeof in ? size : sizeof in);
+    cr_sched_enter(); /* no preemption while holding hints_lock */
     REAL(pthread_mutex_lock)(&hints_lock);
     struct hint *h = lookup(tid, true);
     if (h)
         h->set = in;
     REAL(pthread_mutex_unlock)(&hints_lock);
+    cr_sched_leave();
     return h != NULL;
 }

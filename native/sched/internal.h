@@ -75,8 +75,10 @@ void cr_sched_leave(void);                        /* runs deferred preemptions *
 
 /* Process lifecycle (process.c). */
 bool cr_ensure_attached(void);
-void cr_process_leave(void);                      /* exit, exec, fatal signal: leave the instance */
+void cr_process_leave(void);
+void cr_affinity_after_fork(void);                      /* exit, exec, fatal signal: leave the instance */
 void cr_watchdog_start(void);
+void cr_watchdog_stop(void);                      /* waits (bounded) until it has let go */
 void cr_signal_install(void);
 void cr_block_signal(bool block);
 

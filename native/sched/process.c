@@ -119,7 +119,8 @@ static bool attach_from_env(void)
         }
     } else {
         cpu_set_t set;
-        sched_getaffinity(0, sizeof set, &set);
+        CPU_ZERO(&set);
+        cr_syscall6(SYS_sched_getaffinity, 0, sizeof set, (long)&set, 0, 0, 0); /* not our interposer */
         ncpus = 0;
         for (int c = 0; c < CPU_SETSIZE && ncpus < CR_MAX_CORES; c++)
             if (CPU_ISSET(c, &set))
@@ -193,7 +194,11 @@ bool cr_ensure_attached(void)
         if (ok) {
             cr_signal_install();
             cr_trap_install();
-            pthread_atfork(NULL, NULL, at_fork_child);
+            static bool atfork_registered; /* once per image: fork children inherit it */
+            if (!atfork_registered) {
+                atfork_registered = true;
+                pthread_atfork(NULL, NULL, at_fork_child);
+            }
         }
         atomic_store_explicit(&attach_state, ok ? 1 : 2, memory_order_release);
         st = ok ? 1 : 2;
@@ -207,11 +212,12 @@ bool cr_ensure_attached(void)
 void cr_process_leave(void)
 {
     struct cr_shm *s = cr_self.shm;
-    if (!s || cr_self.pid != cr_getpid())
+    if (!s || cr_self.pid != cr_getpid() || cr_self.proc == CR_NONE)
         return;
     cr_shm_lock(s);
     atomic_fetch_add(&cr_self.gen, 1);
     cr_proc_detach_locked(s, cr_self.proc, true);
+    cr_self.proc = CR_NONE; /* under the lock: the watchdog's next look sees it */
     bool last = s->nlive == 0;
     if (last) {
         char name[128];
@@ -220,8 +226,8 @@ void cr_process_leave(void)
         shm_unlink(name);
     }
     cr_shm_unlock(s);
-    cr_self.proc = CR_NONE;
     cr_tls.slot = CR_NONE;
+    cr_watchdog_stop(); /* an exit must not kill it while it holds the instance lock */
     CR_DEBUG("left instance %s%s", cr_self.instance, last ? " (last process: segment removed)" : "");
 }
 
@@ -285,6 +291,7 @@ static void at_fork_child(void)
     cr_self.proc = CR_NONE;
     atomic_store(&attach_state, 0);
     REAL(pthread_mutex_init)(&attach_lock, NULL);
+    cr_affinity_after_fork(); /* its lock may have been held by a thread the child does not have */
     if (cr_ensure_attached())
         thread_register();
     cr_block_signal(false);

@@ -20,6 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Not usleep: libcorun interposes on it (native/intercept/sleep.c). */
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    cr_syscall6(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
+}
+
 size_t cr_shm_size(unsigned ncores, unsigned max_procs, unsigned max_threads)
 {
     size_t hdr = (sizeof(struct cr_shm) + 63) & ~(size_t)63;
@@ -204,7 +211,7 @@ struct cr_shm *cr_shm_open(const char *instance, const int *cpus, int ncpus, uns
         if ((size_t)st.st_size < sizeof(struct cr_shm)) {
             close(fd);
             if (st.st_size == 0 && attempt < 40) { /* creator between shm_open and ftruncate */
-                usleep(5000);
+                sleep_us(5000);
                 continue;
             }
             return fail(err, errlen, "refusing shared segment %s: %s (remove it to start afresh)", path, "too small to be a corun segment");
@@ -214,7 +221,7 @@ struct cr_shm *cr_shm_open(const char *instance, const int *cpus, int ncpus, uns
         if (s == MAP_FAILED)
             return fail(err, errlen, "cannot map shared segment %s: %s", path, strerror(errno));
         for (int i = 0; i < 200 && atomic_load((_Atomic uint64_t *)&s->magic) == 0; i++)
-            usleep(5000); /* creator still initialising */
+            sleep_us(5000); /* creator still initialising */
         const char *bad = NULL;
         if (s->magic != CR_MAGIC)
             bad = "not a corun segment or incompletely initialised";
@@ -236,7 +243,7 @@ struct cr_shm *cr_shm_open(const char *instance, const int *cpus, int ncpus, uns
         }
         if (atomic_load(&s->removed)) { /* last user left and unlinked it; make a new one */
             munmap(s, (size_t)st.st_size);
-            usleep(1000);
+            sleep_us(1000);
             continue;
         }
         if (cpus && !same_cpus(s, cpus, ncpus)) {

@@ -156,9 +156,12 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
     return holding;
 }
 
+static _Atomic int watchdog_alive; /* this process's watchdog is inside its loop */
+
 static void *watchdog_main(void *arg)
 {
     (void)arg;
+    atomic_store(&watchdog_alive, 1);
     sigset_t all;
     sigfillset(&all);
     cr_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, _NSIG / 8, 0, 0);
@@ -197,11 +200,13 @@ static void *watchdog_main(void *arg)
             break;
         holding = tick(s, cr_now_ns(), &last_thread_reap, &stole);
     }
+    atomic_store(&watchdog_alive, 0);
     return NULL;
 }
 
 void cr_watchdog_start(void)
 {
+    atomic_store(&watchdog_alive, 0); /* a fork child's copy says its parent's was running */
     pthread_t t;
     pthread_attr_t a;
     pthread_attr_init(&a);
@@ -211,4 +216,15 @@ void cr_watchdog_start(void)
     pthread_attr_destroy(&a);
     if (r != 0)
         cr_log(CR_LOG_WARNING, "cannot start the safety-net thread: %s (uninterceptable waits may stall)", strerror(r));
+}
+
+void cr_watchdog_stop(void)
+{
+    struct cr_shm *s = cr_self.shm;
+    if (s) { /* wake it from its idle wait */
+        atomic_fetch_add(&s->waiting_epoch, 1);
+        cr_futex_wake(&s->waiting_epoch, 1 << 30);
+    }
+    for (int i = 0; i < 200 && atomic_load(&watchdog_alive); i++)
+        sleep_us(100); /* at most 20 ms: it lets go within one tick */
 }
