@@ -164,8 +164,7 @@ def _run(scenario: Scenario, args: argparse.Namespace, size: str, write_default:
         print(f"corun: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("corun: interrupted; the running workload was stopped, no files written",
-              file=sys.stderr)
+        print("corun: interrupted; the running workload was stopped", file=sys.stderr)
         return 130
     return 0
 

@@ -143,7 +143,7 @@ def plan(cases: Iterable[Case], repeat: int) -> list[Step]:
 def run_plan(cases: list[Case], repeat: int, prefix: list[str],
              on_start: Callable[[Step], None] = lambda s: None,
              on_done: Callable[[Step, Run], None] = lambda s, r: None,
-             step_runner: Callable[[Step, list[str]], Run] = run_step,
+             step_runner: Callable[[Step, list[str]], Run] | None = None,
              give_up_after: int | None = None) -> dict[str, CaseResult]:
     """Run every step of plan(cases, repeat); results keyed by case, in the cases' order.
 
@@ -152,6 +152,7 @@ def run_plan(cases: list[Case], repeat: int, prefix: list[str],
     With ``give_up_after``, a mode that timed out in that many cases is skipped from then on
     (``corun demo`` uses it to stay short when the scheduler hangs).
     """
+    execute_step = step_runner or run_step
     results = {c.key: CaseResult(c, []) for c in cases}
     timed_out: set[tuple[str, str]] = set()
     for step in plan(cases, repeat):
@@ -167,7 +168,7 @@ def run_plan(cases: list[Case], repeat: int, prefix: list[str],
             run = Run(case=step.case.key, mode=step.mode, rep=step.rep, status="skipped",
                       value=None, elapsed_s=0.0, returncode=None, error=f"not run: {why}")
         else:
-            run = step_runner(step, prefix)
+            run = execute_step(step, prefix)
             if run.status == "timeout":
                 timed_out.add((step.case.key, step.mode))
         results[step.case.key].runs.append(run)

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from corun.bench import machine, runner
-from corun.bench.model import BenchResult, Case, Run
+from corun.bench.model import BenchResult, Case, CaseResult, Run
 from corun.bench.report import console as console_report
 from corun.bench.report import jsonfile, plot
 from corun.bench.scenarios import Scenario
@@ -68,20 +68,31 @@ def run(req: Request, con: Console) -> BenchResult:
     host = machine.describe()
     foreign = machine.ForeignLoad()
     order: list[tuple[str, int, str]] = []  # as executed, not as planned
+    so_far = {c.key: CaseResult(c, []) for c in cases}  # what an interruption still reports
+    interrupted = False
 
     with console_report.progress_bar(con, len(steps), req.repeat) as bar:
         def done(step: runner.Step, run: Run) -> None:
             order.append((run.case, run.rep, run.mode))
+            so_far[run.case].runs.append(run)
             bar.on_done(step, run)
 
-        results = runner.run_plan(cases, req.repeat, prefix, bar.on_start, done,
-                                  give_up_after=req.scenario.give_up_after)
+        try:
+            results = runner.run_plan(cases, req.repeat, prefix, bar.on_start, done,
+                                      give_up_after=req.scenario.give_up_after)
+        except KeyboardInterrupt:
+            results, interrupted = so_far, True
+    settings = {"instance": req.instance, "corun_prefix": prefix, "only": req.only,
+                "timeout_s": req.timeout_s, "python": sys.executable}
+    if interrupted:
+        settings["interrupted_after_runs"] = len(order)
+        con.print(f"[yellow]interrupted after {len(order)} of {len(steps)} runs; "
+                  "reporting what was measured[/]", highlight=False)
     result = BenchResult(
         scenario=req.scenario.name, description=req.scenario.description, size=req.size,
         repeat=req.repeat, cores=req.cores, command=req.command, started=started,
         finished=_now(), machine=_at_end(host, foreign.share()),
-        settings={"instance": req.instance, "corun_prefix": prefix, "only": req.only,
-                  "timeout_s": req.timeout_s, "python": sys.executable},
+        settings=settings,
         results=results, order=order, targets=req.scenario.targets(results, req.cores),
         plot_kind=req.scenario.plot_kind)
     console_report.print_result(con, result)
@@ -89,4 +100,6 @@ def run(req: Request, con: Console) -> BenchResult:
         con.print(f"JSON: {jsonfile.write(result, req.json_path)}", highlight=False)
     if req.plot_path is not None:
         con.print(f"plot: {plot.write(result, req.plot_path)}", highlight=False)
+    if interrupted:
+        raise KeyboardInterrupt
     return result
