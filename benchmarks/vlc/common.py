@@ -43,7 +43,9 @@ def compile_c(src: str, out: str, *args: str, shared: bool = False) -> str:
 
 
 def run_json(cmd: list[str], env: dict[str, str] | None = None, timeout: float | None = None) -> dict:
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, timeout=timeout)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if out.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {out.returncode}: {out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
