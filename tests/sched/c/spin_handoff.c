@@ -77,7 +77,8 @@ static int run_process(void)
         total += work[i];
         idle += work[i] == 0;
     }
-    printf("OK pid=%d work=%ld passes=%ld starved=%d\n", (int)getpid(), total, passes, idle);
+    long mn = work[0]; for (int i = 1; i < nthreads; i++) if (work[i] < mn) mn = work[i];
+    printf("OK pid=%d work=%ld passes=%ld starved=%d min=%ld\n", (int)getpid(), total, passes, idle, mn);
     fflush(stdout);
     return idle || passes == 0 ? 3 : 0;
 }
