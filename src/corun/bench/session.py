@@ -47,7 +47,7 @@ def _at_end(host: dict, foreign_share: float) -> dict:
     end = machine.describe()
     host["loadavg_end"] = end["loadavg"]
     host["foreign_cpu_share"] = round(foreign_share, 4)
-    if end["libcorun"] != host["libcorun"]:
+    if (end["libcorun"] or {}).get("sha256") != (host["libcorun"] or {}).get("sha256"):
         host["libcorun_changed_during_run"] = end["libcorun"]
     return host
 
