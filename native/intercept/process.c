@@ -154,6 +154,8 @@ static char *const *env_fix(char *const *envp, char **arr, char *prebuf, size_t 
 static int do_execve(const char *path, char *const argv[], char *const envp[])
 {
     WITH_MANAGED_ENV(envp, env);
+    if (access(path, X_OK) != 0) /* certain to fail (a shell's PATH search): stay registered */
+        return REAL(execve)(path, argv, env);
     cr_exec_before();
     int r = REAL(execve)(path, argv, env);
     cr_exec_failed();

@@ -134,6 +134,44 @@ static struct cr_shm *fail(char *err, size_t len, const char *fmt, const char *n
     return NULL;
 }
 
+/* Create the segment under a private name, initialise it completely, then publish it under the
+ * instance's name with link() (which never replaces). So a segment visible under the instance's
+ * name is always fully initialised, even if its creator is killed half-way. Returns NULL with
+ * err empty when another process published first. */
+static struct cr_shm *create_published(const char *name, const char *path, const int *cpus, int ncpus,
+                                       unsigned quantum_us, char *err, size_t errlen)
+{
+    char tmpname[192], tmppath[224];
+    snprintf(tmpname, sizeof tmpname, "%s.init-%d", name, cr_getpid());
+    snprintf(tmppath, sizeof tmppath, "/dev/shm%s", tmpname);
+    size_t size = cr_shm_size((unsigned)ncpus, CR_MAX_PROCS, CR_MAX_THREADS);
+    if (err && errlen)
+        err[0] = 0;
+    shm_unlink(tmpname); /* a leftover of a creator with our pid that was killed */
+    int fd = shm_open(tmpname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fail(err, errlen, "cannot create shared segment %s: %s", tmppath, strerror(errno));
+    struct cr_shm *s = MAP_FAILED;
+    if (fchmod(fd, 0600) == 0 && ftruncate(fd, (off_t)size) == 0)
+        s = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int saved = errno;
+    close(fd);
+    if (s == MAP_FAILED) {
+        shm_unlink(tmpname);
+        return fail(err, errlen, "cannot size shared segment %s: %s", tmppath, strerror(saved));
+    }
+    init_segment(s, size, cpus, ncpus, quantum_us);
+    int r = link(tmppath, path);
+    saved = errno;
+    shm_unlink(tmpname);
+    if (r == 0)
+        return s;
+    munmap(s, size);
+    if (saved == EEXIST)
+        return NULL;
+    return fail(err, errlen, "cannot publish shared segment %s: %s", path, strerror(saved));
+}
+
 static bool same_cpus(const struct cr_shm *s, const int *cpus, int ncpus)
 {
     if ((int)s->ncores != ncpus)
@@ -167,30 +205,14 @@ struct cr_shm *cr_shm_open(const char *instance, const int *cpus, int ncpus, uns
         return fail(err, errlen, "instance %s: %s", instance, "managed CPU count must be 1..1024");
 
     for (int attempt = 0; attempt < 50; attempt++) {
-        size_t size = cr_shm_size((unsigned)ncpus, CR_MAX_PROCS, CR_MAX_THREADS);
-        int fd = create ? shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-        if (fd >= 0) {
-            if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0) {
-                close(fd);
-                shm_unlink(name);
-                return fail(err, errlen, "cannot size shared segment %s: %s", path, strerror(errno));
-            }
-            struct cr_shm *s = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            close(fd);
-            if (s == MAP_FAILED) {
-                shm_unlink(name);
-                return fail(err, errlen, "cannot map shared segment %s: %s", path, strerror(errno));
-            }
-            init_segment(s, size, cpus, ncpus, quantum_us);
-            return s;
+        int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+        if (fd < 0 && errno == ENOENT && create) {
+            struct cr_shm *s = create_published(name, path, cpus, ncpus, quantum_us, err, errlen);
+            if (s || (err && err[0]))
+                return s;
+            continue; /* another process published first: attach to theirs */
         }
-        if (create && errno != EEXIST)
-            return fail(err, errlen, "cannot create shared segment %s: %s", path, strerror(errno));
-
-        fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
-            if (errno == ENOENT && create)
-                continue; /* removed between our two opens: create it */
             if (errno == ENOENT)
                 return fail(err, errlen, "instance %s: %s", instance, "no such instance (no managed process is running)");
             return fail(err, errlen, "cannot open shared segment %s: %s", path, strerror(errno));
@@ -210,21 +232,15 @@ struct cr_shm *cr_shm_open(const char *instance, const int *cpus, int ncpus, uns
         }
         if ((size_t)st.st_size < sizeof(struct cr_shm)) {
             close(fd);
-            if (st.st_size == 0 && attempt < 40) { /* creator between shm_open and ftruncate */
-                sleep_us(5000);
-                continue;
-            }
             return fail(err, errlen, "refusing shared segment %s: %s (remove it to start afresh)", path, "too small to be a corun segment");
         }
         struct cr_shm *s = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         close(fd);
         if (s == MAP_FAILED)
             return fail(err, errlen, "cannot map shared segment %s: %s", path, strerror(errno));
-        for (int i = 0; i < 200 && atomic_load((_Atomic uint64_t *)&s->magic) == 0; i++)
-            sleep_us(5000); /* creator still initialising */
-        const char *bad = NULL;
+        const char *bad = NULL; /* published segments are complete (create_published) */
         if (s->magic != CR_MAGIC)
-            bad = "not a corun segment or incompletely initialised";
+            bad = "not a corun segment";
         else if (s->version != CR_LAYOUT_VERSION)
             bad = "made by another corun version (layout differs)";
         else if (s->uid != getuid())

@@ -160,20 +160,21 @@ static _Atomic int watchdog_alive; /* this process's watchdog is inside its loop
 
 static void *watchdog_main(void *arg)
 {
-    (void)arg;
+    /* the segment it serves is its argument: by the time it runs, the process may already have
+     * left that instance (a failed exec re-attaches) and cr_self may name another one */
+    struct cr_shm *s = arg;
     atomic_store(&watchdog_alive, 1);
     sigset_t all;
     sigfillset(&all);
     cr_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, _NSIG / 8, 0, 0);
     prctl(PR_SET_NAME, "corun-watchdog");
-    struct cr_shm *s = cr_self.shm;
     cpu_set_t cpus; /* not its creator's single pinned CPU: it must run where a core is idle */
     CPU_ZERO(&cpus);
     for (unsigned c = 0; c < s->ncores; c++)
         if (s->cpu_of_core[c] >= 0 && s->cpu_of_core[c] < CPU_SETSIZE)
             CPU_SET(s->cpu_of_core[c], &cpus);
     cr_set_affinity_raw(0, sizeof cpus, &cpus);
-    int pid = cr_self.pid;
+    int pid = cr_getpid();
     uint64_t last_thread_reap = 0;
     bool holding = true, stole = false;
     while (cr_self.shm == s && cr_self.pid == pid && cr_self.proc != CR_NONE) {
@@ -212,7 +213,7 @@ void cr_watchdog_start(void)
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&a, 64 * 1024);
-    int r = REAL(pthread_create)(&t, &a, watchdog_main, NULL);
+    int r = REAL(pthread_create)(&t, &a, watchdog_main, cr_self.shm);
     pthread_attr_destroy(&a);
     if (r != 0)
         cr_log(CR_LOG_WARNING, "cannot start the safety-net thread: %s (uninterceptable waits may stall)", strerror(r));
