@@ -73,3 +73,14 @@ def test_quantum_ms_variable_replaced_by_us():
 def test_quantum_us_is_the_nearest_microsecond(ms):
     env = launcher.managed_environment(opts(quantum_ms=ms), base={})
     assert int(env["CORUN_QUANTUM_US"]) == round(float(ms) * 1000)
+
+
+def test_namespace_tunable_added_for_contexts_and_user_tunables_kept():
+    env = launcher.managed_environment(opts(), base={"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
+    assert env["GLIBC_TUNABLES"].split(":") == ["glibc.malloc.arena_max=2", "glibc.rtld.nns=16"]
+    assert launcher.managed_environment(opts(), base={})["GLIBC_TUNABLES"] == "glibc.rtld.nns=16"
+
+
+def test_users_own_namespace_tunable_wins():
+    env = launcher.managed_environment(opts(), base={"GLIBC_TUNABLES": "glibc.rtld.nns=8"})
+    assert env["GLIBC_TUNABLES"] == "glibc.rtld.nns=8"

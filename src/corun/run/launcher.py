@@ -18,6 +18,7 @@ from corun.run.cpulist import format_cpulist
 from corun.run.options import RunOptions
 
 PRELOAD_NAME = "libcorun.so"
+VLC_TUNABLE = "glibc.rtld.nns=16"  # 15 contexts instead of 11 (docs/vlc.md)
 
 
 def managed_environment(opts: RunOptions, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -31,6 +32,10 @@ def managed_environment(opts: RunOptions, base: dict[str, str] | None = None) ->
     env["CORUN_QUANTUM_US"] = str(round(opts.quantum_ms * 1000))
     env["CORUN_LOG_LEVEL"] = opts.log_level
     env.pop("CORUN_QUANTUM_MS", None)
+    # Virtual library contexts need linker namespaces; glibc reads this only at process start.
+    tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+    if not any(t.startswith("glibc.rtld.nns=") for t in tunables):
+        env["GLIBC_TUNABLES"] = ":".join([*tunables, VLC_TUNABLE])
     return env
 
 
