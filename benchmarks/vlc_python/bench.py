@@ -266,8 +266,8 @@ def main() -> None:
     ap.add_argument("--large", type=int, default=2000)
     ap.add_argument("--small", type=int, default=500)
     ap.add_argument("--nsmall", type=int, default=64)
-    ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--density", type=float, default=0.003)
+    ap.add_argument("--n", type=int, default=8000)
+    ap.add_argument("--density", type=float, default=0.002)
     a = ap.parse_args()
     if a.what in ("table", "all"):
         table(a.runs)
