@@ -30,11 +30,7 @@ void cr_block_begin(void)
     cr_shm_lock(s);
     int st = atomic_load(&th->state);
     if (st == CR_RUNNING) {
-        int core = th->core;
-        cr_take_core(s, cr_tls.slot);
-        atomic_store(&th->state, CR_BLOCKED);
-        th->since_ns = cr_now_ns();
-        cr_release_core(s, core, &d);
+        cr_hand_over_core(s, cr_tls.slot, CR_BLOCKED, &d);
         cr_maybe_rotate(s, th->since_ns, &d);
     } else if (st == CR_STOLEN) {
         atomic_store(&th->state, CR_BLOCKED);

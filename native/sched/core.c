@@ -146,6 +146,19 @@ void cr_take_core(struct cr_shm *s, int t)
     th->core = CR_NONE;
 }
 
+int cr_hand_over_core(struct cr_shm *s, int t, int state, struct cr_defer *d)
+{
+    struct cr_thread *th = &cr_threads(s)[t];
+    if (atomic_load(&th->state) != CR_RUNNING)
+        return CR_NONE;
+    int core = th->core;
+    cr_take_core(s, t);
+    atomic_store(&th->state, state);
+    th->since_ns = cr_now_ns();
+    cr_release_core(s, core, d);
+    return core;
+}
+
 void cr_release_core(struct cr_shm *s, int core, struct cr_defer *d)
 {
     int t = cr_policy()->pick_next(s, core);
@@ -285,12 +298,7 @@ void cr_proc_detach_locked(struct cr_shm *s, int p, bool wake_threads)
     while (pr->threads != CR_NONE) {
         int t = pr->threads;
         struct cr_thread *th = &threads[t];
-        if (atomic_load(&th->state) == CR_RUNNING) {
-            int core = th->core;
-            cr_take_core(s, t);
-            atomic_store(&th->state, CR_BLOCKED);
-            cr_release_core(s, core, &d);
-        }
+        cr_hand_over_core(s, t, CR_BLOCKED, &d);
         if (wake_threads) {
             atomic_store(&th->grant, CR_GRANT_RELEASE);
             cr_futex_wake(&th->grant, 1);
@@ -412,9 +420,7 @@ void cr_yield_core(bool only_if_waiting)
         cr_sched_leave();
         return;
     }
-    cr_take_core(s, cr_tls.slot);
-    atomic_store(&th->state, CR_BLOCKED);
-    cr_release_core(s, core, &d);
+    cr_hand_over_core(s, cr_tls.slot, CR_BLOCKED, &d);
     th->last_core = core;
     cr_make_ready(s, cr_tls.slot, &d);
     cr_shm_unlock(s);

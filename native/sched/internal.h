@@ -60,6 +60,9 @@ void cr_grant(struct cr_shm *s, int t, int core, struct cr_defer *d);
 void cr_release_core(struct cr_shm *s, int core, struct cr_defer *d);
 void cr_make_ready(struct cr_shm *s, int t, struct cr_defer *d);
 void cr_take_core(struct cr_shm *s, int t);       /* RUNNING -> no core (caller sets the new state) */
+/* If t is RUNNING: RUNNING -> `state` (BLOCKED or STOLEN), its core to the next ready thread.
+ * Returns the core it had, or CR_NONE. */
+int cr_hand_over_core(struct cr_shm *s, int t, int state, struct cr_defer *d);
 void cr_preempt_request(struct cr_shm *s, int t, struct cr_defer *d);
 void cr_maybe_rotate(struct cr_shm *s, uint64_t now, struct cr_defer *d);
 int cr_thread_alloc(struct cr_shm *s, int proc, int tid);

@@ -218,6 +218,8 @@ void cr_process_leave(void)
     atomic_fetch_add(&cr_self.gen, 1);
     cr_proc_detach_locked(s, cr_self.proc, true);
     cr_self.proc = CR_NONE; /* under the lock: the watchdog's next look sees it */
+    if (s->nlive > 0)
+        cr_shm_reap_dead(s, false); /* peers killed by a signal (Pool.terminate) never left */
     bool last = s->nlive == 0;
     if (last) {
         char name[128];
@@ -248,11 +250,7 @@ void cr_thread_end(void)
     cr_sched_enter();
     cr_block_signal(true);
     cr_shm_lock(s);
-    if (atomic_load(&th->state) == CR_RUNNING) {
-        int core = th->core;
-        cr_take_core(s, cr_tls.slot);
-        cr_release_core(s, core, &d);
-    }
+    cr_hand_over_core(s, cr_tls.slot, CR_BLOCKED, &d);
     cr_thread_free(s, cr_tls.slot);
     cr_shm_unlock(s);
     cr_defer_run(s, &d);

@@ -99,11 +99,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
         if (st != CR_READY && (st != CR_BLOCKED || reap_threads) &&
             cr_thread_cputime_ns(th->tid) == CR_NO_SUCH_THREAD) {
             /* it ended without passing through cr_thread_end (raw SYS_exit): free its slot */
-            if (st == CR_RUNNING) {
-                int core = th->core;
-                cr_take_core(s, t);
-                cr_release_core(s, core, &d);
-            }
+            cr_hand_over_core(s, t, CR_BLOCKED, &d);
             cr_thread_free(s, t);
             continue;
         }
@@ -142,13 +138,10 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
         struct cr_thread *th = &threads[t];
         if (th->gen != suspect_gen[i] || atomic_load(&th->state) != CR_RUNNING || s->nready == 0)
             continue;
-        int core = th->core;
-        cr_take_core(s, t);
-        atomic_store(&th->state, CR_STOLEN);
         th->cpu_seen_ns = cr_thread_cputime_ns(th->tid);
         s->stats_steals++;
         *stole = true;
-        cr_release_core(s, core, &d);
+        cr_hand_over_core(s, t, CR_STOLEN, &d);
         cr_defer_add_signal(&d, cr_self.pid, th->tid);
     }
     cr_shm_unlock(s);
