@@ -16,7 +16,10 @@ workload runs, two unmanaged observers look at it for ~2 s:
       owner, until it has queued for a core and parked again: it owns no core and is BLOCKED or
       READY in the segment. Such threads are *not* counted as a second runner on the CPU; they are
       reported (``r_besides_owner``), and the CPU time they use is bounded separately (see below).
-  Assertions: more RUNNING threads runnable than cores in < 5 % of samples; per managed CPU at
+* the workload itself (c/spin_handoff.c) reads its own slot in the segment after each ~25 us work
+  chunk and counts chunks after which it was not RUNNING: the exact form of "user code runs only
+  on a core"; asserted (near) zero.
+  Observer assertions: more RUNNING threads runnable than cores in < 5 % of samples; per managed CPU at
   most one thread that the scheduler considers RUNNING is runnable there, and RUNNING threads are
   pinned to their core's single CPU, except in transients; threads without a core use only a
   small share of the managed CPU time (the share is over-estimated: CPU time between two samples
@@ -29,6 +32,7 @@ workload runs, two unmanaged observers look at it for ~2 s:
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -143,21 +147,33 @@ def check(res: Counter, snaps: list[dict], label: str) -> None:
     assert res["running_threads"] > n  # cores were busy most of the time
     assert res["running_not_pinned_to_its_core"] / res["running_threads"] < MAX_WAKE_TRANSIENT, dict(res)
     share = res["unowned_ms"] / max(1, res["owned_ms"] + res["unowned_ms"])
-    assert share < MAX_UNOWNED_CPU, f"{label}: threads without a core used {share:.1%} of the CPU time: {dict(res)}"
+    print(f"{label}: CPU time of threads without a core at both ends of a sample interval: {share:.1%} "
+          "(an over-estimate; the exact check is the workload's own offcore count)")
+
+
+def check_offcore(out: str, nthreads: int) -> None:
+    """Exact form of "a managed thread runs user code only while RUNNING": every workload thread
+    reads its own state in the segment after each ~25 us work chunk (c/spin_handoff.c)."""
+    for m in re.finditer(r"work=(\d+) .*offcore=(\d+) watched=(\d+)", out):
+        work, off, watched = map(int, m.groups())
+        assert watched == nthreads, f"only {watched} of {nthreads} threads found their slot: {out}"
+        assert off <= work // 1000, f"work chunks run while not RUNNING: {off} of {work}: {out}"
 
 
 def test_one_runner_per_core_8_threads_with_handoffs(instance, cbuild):
-    exe = compile_c("spin_handoff.c", cbuild)
+    exe = compile_c("spin_handoff.c", cbuild, f"-I{NATIVE_DIR}")
     res, snaps, out = observe(instance, cbuild, [exe, "8", str(SAMPLE_SECONDS + 1.5), "1", "400"], min_threads=9)
     check(res, snaps, "1 process x 8 threads")
+    check_offcore(out, 8)
     print(out.strip())
     assert snaps[-1]["stats"]["preempts"] > 0, snaps[-1]["stats"]  # 8 spinners on 2 cores: round-robin
 
 
 def test_one_runner_per_core_3_processes_x_2_threads(instance, cbuild):
-    exe = compile_c("spin_handoff.c", cbuild)
+    exe = compile_c("spin_handoff.c", cbuild, f"-I{NATIVE_DIR}")
     res, snaps, out = observe(instance, cbuild, [exe, "2", str(SAMPLE_SECONDS + 1.5), "3", "400"], min_threads=9)
     check(res, snaps, "3 processes x 2 threads")
+    check_offcore(out, 2)
     assert out.count("OK pid=") == 3, out
     print(out.strip())
     assert max(len(s["processes"]) for s in snaps) == 3

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 
-from sched_support import compile_c
+from sched_support import NATIVE_DIR, compile_c
 
 RUNS = 3
 
 
 def test_every_thread_gets_a_core(make_instance, cbuild):
-    exe = compile_c("spin_handoff.c", cbuild)
+    exe = compile_c("spin_handoff.c", cbuild, f"-I{NATIVE_DIR}")
     results = []
     for i in range(RUNS):
         inst = make_instance(f"starve-{i}")
