@@ -122,9 +122,28 @@ def finished(pid: int) -> bool:
         return True
 
 
+_victims: list[subprocess.Popen] = []
+
+
 def start_victim(exe, env, nthreads: int, mode: str) -> subprocess.Popen:
-    return subprocess.Popen([exe, str(nthreads), mode], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    p = subprocess.Popen([exe, str(nthreads), mode], env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    _victims.append(p)
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _no_surviving_victims():
+    """A failing test must not leave its victims spinning (they are session leaders)."""
+    yield
+    while _victims:
+        p = _victims.pop()
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=30)
 
 
 def kill(p: subprocess.Popen) -> int:
