@@ -42,6 +42,8 @@ API int corun_vlc_enter_flags(corun_vlc *v, unsigned flags)
             f->pinned = 1;
         }
     }
+    if (v->ns.ctype_init)
+        v->ns.ctype_init();
     atomic_fetch_add(&v->inside, 1);
     depth++;
     return 0;

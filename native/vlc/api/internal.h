@@ -27,6 +27,7 @@ struct vlc_ns {
     const char *(*getenv)(const char *);
     int (*threads)(int *, int, long *);
     void (*reset)(char *const *);
+    void (*ctype_init)(void);           /* the namespace libc's per-thread locale tables */
 };
 
 struct corun_vlc {

@@ -93,6 +93,9 @@ static int open_new(struct vlc_ns *ns)
     ns->getenv = (const char *(*)(const char *))dlsym(ns->root, "corun_vlc_root_getenv");
     ns->threads = (int (*)(int *, int, long *))dlsym(ns->root, "corun_vlc_root_threads");
     ns->reset = (void (*)(char *const *))dlsym(ns->root, "corun_vlc_root_reset");
+    /* A thread that did not create the namespace has no ctype tables in its libc copy: isspace()
+     * or strtod() there would dereference NULL. enter() sets them up (cheap, idempotent). */
+    ns->ctype_init = (void (*)(void))dlsym(ns->root, "__ctype_init");
     ns->base_objects = count_objects(ns->root);
     if (!ns->configure || !ns->setenv || !ns->getenv || !ns->threads || !ns->reset) {
         dlclose(ns->root);
@@ -114,6 +117,9 @@ int vlc_ns_acquire(struct vlc_ns *ns)
         int r = open_new(ns);
         if (r)
             return r;
+        /* The new libc copy points at the process's environ array, which a later setenv() in the
+         * process may free: give the namespace its own copy now. */
+        ns->reset(environ);
     }
     atomic_fetch_add(&in_use, 1);
     return 0;
