@@ -2,8 +2,8 @@
  *
  * It sleeps on the instance's waiting_epoch futex while no thread anywhere waits for a core, so an
  * instance without contention costs nothing. While threads wait it ticks (CORUN_TICK_US, default
- * 200 us, while this process holds cores, 50 us right after a steal; 5 ms otherwise) and, for
- * this process only:
+ * 200 us, while this process holds cores, 50 us right after a steal, backing off to 2 ms while
+ * its looks find every core busy; 5 ms otherwise) and, for this process only:
  *   - passes the turn when the quantum has expired (threads that spin without ever reaching a
  *     scheduling point are preempted by signal, see preempt.c);
  *   - steals the core of a RUNNING thread whose CPU clock did not advance over a tick and whose
@@ -38,6 +38,7 @@
 #define FULL_REAP_PERIOD_NS 1000000000ull /* every process */
 #define MAX_SUSPECTS 64
 #define FAST_TICK_US 50
+#define CALM_TICK_US 2000
 
 static char thread_state(int tid)
 {
@@ -122,6 +123,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
     holding = pr->nrunning > 0;
     cr_shm_unlock(s);
     cr_defer_run(s, &d);
+    *stole = nsus > 0; /* someone sat on a core without using it: keep looking closely */
 
     /* Suspects: confirm they sleep in the kernel (outside the lock: /proc reads are slow). */
     int steal[MAX_SUSPECTS], nsteal = 0;
@@ -170,6 +172,8 @@ static void *watchdog_main(void *arg)
     int pid = cr_getpid();
     uint64_t last_thread_reap = 0;
     bool holding = true, stole = false;
+    unsigned calm_us = cr_self.tick_us;
+    unsigned calm_max = cr_self.tick_us > CALM_TICK_US ? cr_self.tick_us : CALM_TICK_US;
     while (cr_self.shm == s && cr_self.pid == pid && cr_self.proc != CR_NONE) {
         uint32_t epoch = atomic_load(&s->waiting_epoch);
         if (atomic_load((_Atomic int32_t *)&s->nready) == 0) {
@@ -187,9 +191,17 @@ static void *watchdog_main(void *arg)
             continue;
         }
         /* Threads that just slept in an uninterceptable wait tend to do it again (barriers):
-         * look again sooner after a steal. */
-        unsigned us = !holding ? 5000 : stole ? FAST_TICK_US : cr_self.tick_us;
-        sleep_us(us < cr_self.tick_us || !holding ? us : cr_self.tick_us);
+         * look again sooner after a steal or a suspect. While every look finds the cores busy
+         * (compute-bound turns), back off to CALM_TICK_US: each wake-up of this thread costs the
+         * managed thread on its CPU two context switches. */
+        unsigned us;
+        if (!holding)
+            us = 5000;
+        else if (stole)
+            us = FAST_TICK_US, calm_us = cr_self.tick_us;
+        else
+            us = calm_us, calm_us = calm_us * 2 > calm_max ? calm_max : calm_us * 2;
+        sleep_us(us);
         if (cr_self.proc == CR_NONE)
             break;
         holding = tick(s, cr_now_ns(), &last_thread_reap, &stole);
