@@ -219,50 +219,38 @@ static inline bool nonnull_hidden(const char *p)
         va_end(cr_ap_);                                                                          \
     } while (0)
 
+/* Declare `char *argv[]` holding arg0 and the list arguments (NULL-terminated), and leave the
+ * started va_list `ap` just after the list's terminating NULL (execle's envp comes next). */
+#define DECLARE_LIST_ARGV(arg0, argv, ap)                                                        \
+    size_t argv##_n_;                                                                            \
+    COUNT_LIST(arg0, arg0, argv##_n_);                                                           \
+    char *argv[argv##_n_ + 1];                                                                   \
+    va_list ap;                                                                                  \
+    va_start(ap, arg0);                                                                          \
+    argv[0] = nonnull_hidden(arg0) ? (char *)arg0 : NULL;                                        \
+    for (size_t i_ = 1; i_ < argv##_n_; i_++)                                                    \
+        argv[i_] = va_arg(ap, char *);                                                           \
+    argv[argv##_n_] = NULL;                                                                      \
+    if (nonnull_hidden(arg0))                                                                    \
+        (void)va_arg(ap, char *) /* the terminating NULL */
+
 CR_EXPORT int execl(const char *path, const char *arg0, ...)
 {
-    size_t n;
-    COUNT_LIST(arg0, arg0, n);
-    char *argv[n + 1];
-    va_list ap;
-    va_start(ap, arg0);
-    argv[0] = (char *)arg0;
-    for (size_t i = 1; i <= n; i++)
-        argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    DECLARE_LIST_ARGV(arg0, argv, ap);
     va_end(ap);
-    if (!nonnull_hidden(arg0))
-        argv[0] = NULL;
     return do_execve(path, argv, environ);
 }
 
 CR_EXPORT int execlp(const char *file, const char *arg0, ...)
 {
-    size_t n;
-    COUNT_LIST(arg0, arg0, n);
-    char *argv[n + 1];
-    va_list ap;
-    va_start(ap, arg0);
-    argv[0] = (char *)arg0;
-    for (size_t i = 1; i <= n; i++)
-        argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    DECLARE_LIST_ARGV(arg0, argv, ap);
     va_end(ap);
-    if (!nonnull_hidden(arg0))
-        argv[0] = NULL;
     return do_execvpe(file, argv, environ);
 }
 
 CR_EXPORT int execle(const char *path, const char *arg0, ...)
 {
-    size_t n;
-    COUNT_LIST(arg0, arg0, n);
-    char *argv[n + 1];
-    va_list ap;
-    va_start(ap, arg0);
-    argv[0] = (char *)arg0;
-    for (size_t i = 1; i <= n; i++)
-        argv[i] = i < n ? va_arg(ap, char *) : NULL;
-    if (!nonnull_hidden(arg0))
-        argv[0] = NULL;
+    DECLARE_LIST_ARGV(arg0, argv, ap);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return do_execve(path, argv, envp);

@@ -165,6 +165,8 @@ static void spawns(void)
 static int child(int argc, char **argv)
 {
     env_line(argv[2]);
+    if (strcmp(argv[2], "execle_stripped_env") == 0 && !(getenv("FOO") && strcmp(getenv("FOO"), "1") == 0))
+        return 77; /* execle must pass the environment it was given */
     /* do a little synchronisation work as a managed process */
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&m);
