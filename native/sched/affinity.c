@@ -59,6 +59,16 @@ static struct hint *lookup(int tid, bool create)
     return NULL;
 }
 
+/* The thread `tid` names (0: the caller) if it is a thread of this managed process, else 0. */
+static pid_t our_tid(pid_t tid)
+{
+    if (!cr_self.shm || cr_self.proc == CR_NONE)
+        return 0;
+    if (tid == 0)
+        return cr_gettid();
+    return ours(tid) ? tid : 0;
+}
+
 static void managed_set(cpu_set_t *set)
 {
     CPU_ZERO(set);
@@ -69,11 +79,7 @@ static void managed_set(cpu_set_t *set)
 
 bool cr_affinity_get(pid_t tid, size_t size, cpu_set_t *set)
 {
-    if (!cr_self.shm || cr_self.proc == CR_NONE || !set)
-        return false;
-    if (tid == 0)
-        tid = cr_gettid();
-    else if (!ours(tid))
+    if (!set || !(tid = our_tid(tid)))
         return false;
     cpu_set_t out;
     cr_sched_enter(); /* no preemption while holding hints_lock */
@@ -92,11 +98,7 @@ bool cr_affinity_get(pid_t tid, size_t size, cpu_set_t *set)
 
 bool cr_affinity_set(pid_t tid, size_t size, const cpu_set_t *set)
 {
-    if (!cr_self.shm || cr_self.proc == CR_NONE || !set)
-        return false;
-    if (tid == 0)
-        tid = cr_gettid();
-    else if (!ours(tid))
+    if (!set || !(tid = our_tid(tid)))
         return false;
     cpu_set_t in;
     CPU_ZERO(&in);
