@@ -28,7 +28,7 @@ void cr_block_begin(void)
     cr_sched_enter();
     cr_block_signal(true);
     cr_shm_lock(s);
-    int st = atomic_load(&th->state);
+    int st = cr_me_still_valid() ? atomic_load(&th->state) : CR_BLOCKED;
     if (st == CR_RUNNING) {
         cr_hand_over_core(s, cr_tls.slot, CR_BLOCKED, &d);
         cr_maybe_rotate(s, th->since_ns, &d);

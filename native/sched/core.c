@@ -388,6 +388,11 @@ void cr_acquire(void)
     struct cr_defer d = {0};
     cr_sched_enter();
     cr_shm_lock(s);
+    if (!cr_me_still_valid()) {
+        cr_shm_unlock(s);
+        cr_tls.in_sched--;
+        return;
+    }
     if (atomic_load(&th->state) != CR_RUNNING)
         cr_make_ready(s, cr_tls.slot, &d);
     cr_shm_unlock(s);
@@ -407,7 +412,7 @@ void cr_yield_core(bool only_if_waiting)
     struct cr_defer d = {0};
     cr_sched_enter();
     cr_shm_lock(s);
-    if (atomic_load(&th->state) != CR_RUNNING) {
+    if (!cr_me_still_valid() || atomic_load(&th->state) != CR_RUNNING) {
         cr_shm_unlock(s);
         cr_sched_leave();
         return;

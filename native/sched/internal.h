@@ -55,6 +55,18 @@ void cr_defer_run(struct cr_shm *s, struct cr_defer *d);
 /* The calling thread's slot, or NULL when unmanaged or stale. */
 struct cr_thread *cr_me(void);
 
+/* With the instance lock held, after cr_me() returned a slot: true if the slot is still the
+ * caller's. Another thread of the process may have left the instance (exit, _exit, exec, last
+ * thread) between cr_me() and the lock; it freed every slot of the process, which may already
+ * belong to another process. On false the caller unlocks and acts as unmanaged. */
+static inline bool cr_me_still_valid(void)
+{
+    if (cr_tls.slot != CR_NONE && cr_tls.gen == atomic_load_explicit(&cr_self.gen, memory_order_relaxed))
+        return true;
+    cr_tls.slot = CR_NONE;
+    return false;
+}
+
 /* Mechanisms (lock held). */
 void cr_grant(struct cr_shm *s, int t, int core, struct cr_defer *d);
 void cr_release_core(struct cr_shm *s, int core, struct cr_defer *d);

@@ -57,10 +57,12 @@ static bool rescue_futex_wait(ucontext_t *uc)
     cr_trap_learn((uintptr_t)ip); /* its next waits trap at once (trap.c) */
     struct cr_thread *th = cr_me();
     struct cr_shm *s = cr_self.shm;
-    cr_shm_lock(s);
-    if (atomic_load(&th->state) == CR_STOLEN)
-        atomic_store(&th->state, CR_BLOCKED);
-    cr_shm_unlock(s);
+    if (th) {
+        cr_shm_lock(s);
+        if (cr_me_still_valid() && atomic_load(&th->state) == CR_STOLEN)
+            atomic_store(&th->state, CR_BLOCKED);
+        cr_shm_unlock(s);
+    }
     long r = cr_syscall6(SYS_futex, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
     cr_acquire();
     g[REG_RAX] = r;

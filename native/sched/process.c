@@ -166,8 +166,8 @@ static bool attach_from_env(void)
 static void thread_register(void)
 {
     struct cr_shm *s = cr_self.shm;
-    if (!s || cr_me())
-        return;
+    if (!s || cr_me() || cr_self.proc == CR_NONE)
+        return; /* unmanaged, registered, or the process left (its last managed thread ended) */
     cr_shm_lock(s);
     int t = cr_thread_alloc(s, cr_self.proc, cr_gettid());
     cr_shm_unlock(s);
@@ -250,12 +250,22 @@ void cr_thread_end(void)
     cr_sched_enter();
     cr_block_signal(true);
     cr_shm_lock(s);
+    if (!cr_me_still_valid()) {
+        cr_shm_unlock(s);
+        cr_tls.in_sched--;
+        return;
+    }
     cr_hand_over_core(s, cr_tls.slot, CR_BLOCKED, &d);
     cr_thread_free(s, cr_tls.slot);
+    /* The last managed thread ends (main left by pthread_exit before): nothing of this process
+     * will run managed again, and the watchdog must not keep the process alive. */
+    bool none_left = cr_self.proc != CR_NONE && cr_procs(s)[cr_self.proc].nthreads == 0;
     cr_shm_unlock(s);
     cr_defer_run(s, &d);
     cr_tls.slot = CR_NONE;
     cr_tls.in_sched--;
+    if (none_left)
+        cr_process_leave();
 }
 
 void cr_exec_before(void)

@@ -7,6 +7,9 @@
  *                         The parent reaps them all and checks every status.
  *   storms exec N DIR     a chain of N execs of this program (each image starts and joins a thread).
  *   storms threads N DIR  N short threads, created and joined 16 at a time, plus 64 detached ones.
+ *   storms leave N DIR    N children at once, 10 at a time; each starts 3 threads that enter the
+ *                         scheduler without pause (1 us sleeps), and its main thread leaves the
+ *                         instance under them (exit or _exit after ~1 ms). Exit status 0 each.
  * Prints "OK ..." and exits 0 when everything checked out. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +38,27 @@ static void *detached(void *arg)
     (void)arg;
     atomic_fetch_add(&detached_done, 1);
     return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 1000};
+    for (;;)
+        nanosleep(&ts, NULL);
+    return NULL;
+}
+
+static void leave_under_threads(int i)
+{
+    pthread_t t;
+    for (int k = 0; k < 3; k++)
+        pthread_create(&t, NULL, sleeper, NULL);
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+    if (i % 2)
+        _exit(0);
+    exit(0);
 }
 
 static int wait_release(const char *dir)
@@ -105,6 +129,26 @@ int main(int argc, char **argv)
             }
         }
         printf("OK fork children=%d bad=%d\n", n, bad);
+        fflush(stdout);
+        if (bad)
+            return 1;
+    } else if (strcmp(mode, "leave") == 0) {
+        int bad = 0;
+        for (int done = 0; done < n; done += 10) {
+            pid_t kids[10];
+            int m = n - done < 10 ? n - done : 10;
+            for (int i = 0; i < m; i++) {
+                kids[i] = fork();
+                if (kids[i] == 0)
+                    leave_under_threads(done + i);
+            }
+            for (int i = 0; i < m; i++) {
+                int st;
+                if (waitpid(kids[i], &st, 0) != kids[i] || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                    bad++;
+            }
+        }
+        printf("OK leave children=%d bad=%d\n", n, bad);
         fflush(stdout);
         if (bad)
             return 1;
