@@ -1,16 +1,22 @@
-/* thread.c — thread creation, exit and join.
+/* thread.c — thread creation, exit, join, detach, cancel and kill.
  *
- * Intercepts: pthread_create, pthread_exit, pthread_join, pthread_timedjoin_np,
- *             pthread_clockjoin_np.
- * Not intercepted: pthread_tryjoin_np (never blocks), pthread_detach, pthread_cancel.
+ * Intercepts: pthread_create, pthread_exit, pthread_join, pthread_tryjoin_np,
+ *             pthread_timedjoin_np, pthread_clockjoin_np, pthread_detach, pthread_cancel,
+ *             pthread_kill, pthread_getattr_np.
  *
  * Invariants:
  *  - Every thread started through pthread_create runs its start routine inside a trampoline that
  *    calls cr_thread_begin() first (the thread registers and waits for its first core) and
- *    cr_thread_end() when the routine returns, calls pthread_exit or is cancelled (a cleanup
- *    handler pushed around the start routine). The routine's argument and return value (and the
- *    value given to pthread_exit) are passed through untouched; the start record is malloc'ed by
- *    the creator and freed by the new thread before the routine runs.
+ *    cr_thread_end() when it ends for real (its routine returns, it calls pthread_exit or is
+ *    cancelled: a cleanup handler pushed around the start routine). The routine's argument and
+ *    return value (and the value given to pthread_exit) are passed through untouched; the start
+ *    record is malloc'ed by the creator and freed by the new thread before the routine runs.
+ *  - A thread created by a managed thread with no stack of the program's own is a *carrier* of
+ *    the thread cache (thread_cache.c): a later pthread_create may run on it once its routine
+ *    ended and it was joined or detached. Joins, detach, cancel, kill and getattr on the
+ *    pthread_t of a carrier are answered by the cache until the carrier ends for real; then,
+ *    and for every other thread, by glibc. A carrier is always created joinable (a detached
+ *    logical thread is the cache's bookkeeping).
  *  - The thread attributes keep everything a program can observe of a fresh thread (detach
  *    state, stack address or size, guard size, scope, signal mask) but lose a CPU set and
  *    explicit scheduling (policy, priority): the scheduler pins threads itself, and glibc would
@@ -21,17 +27,20 @@
  *    any of the three are passed on unchanged. Without a CPU set in the attributes, a thread
  *    created by a managed thread gets its creator's view (cr_affinity_get) as its hint, as a
  *    thread inherits its creator's affinity without corun.
- *  - The main thread has no trampoline: pthread_exit from it calls cr_thread_end() first.
+ *  - The main thread has no trampoline: pthread_exit from it calls cr_thread_end() first and
+ *    tells the cache that idle carriers must not keep the process alive.
  *  - Joins: a managed thread first tries pthread_tryjoin_np; anything but EBUSY (0, EINVAL,
  *    ESRCH) is final and is what the join would return at that moment; on EBUSY it releases its
  *    core around the real join (EDEADLK for a self-join comes from there). Joins are cancellation
  *    points; a cleanup handler gives a cancelled joiner its core back.
  *  - A registry maps each live pthread_t (threads started here, and the main thread) to its
- *    kernel tid, for pthread_{get,set}affinity_np on other threads (affinity.c). Its nodes live in
- *    the threads' own TLS; after fork the child keeps only the forking thread.
+ *    kernel tid, for pthread_{get,set}affinity_np on other threads (affinity.c). Its nodes live
+ *    in the threads' own TLS; after fork the child keeps only the forking thread.
  */
 #include "intercept/affinity.h"
 #include "intercept/intercept.h"
+#include "intercept/thread_cache.h"
+#include "common/sys.h"
 
 #include <sched.h>
 #include <signal.h>
@@ -152,15 +161,7 @@ __attribute__((constructor)) static void reg_init(void)
 
 /* ---- creation ------------------------------------------------------------------------------ */
 
-struct cr_start {
-    void *(*fn)(void *);
-    void *arg;
-    size_t hint_size; /* bytes of CPU set that follow; 0: no hint */
-    bool hint_is_attr; /* from the attributes (else: the creator's own view, inherited) */
-    unsigned char hint[];
-};
-
-static void thread_finish(void)
+void cr_thread_finish(void)
 {
     reg_remove_self();
     cr_thread_end();
@@ -169,28 +170,35 @@ static void thread_finish(void)
 static void thread_finish_cleanup(void *unused)
 {
     (void)unused;
-    thread_finish();
+    cr_thread_finish();
+}
+
+void cr_thread_apply_hint(const struct cr_start *st)
+{
+    if (st->hint_size) {
+        if (!cr_affinity_hint(0, st->hint_size, (const cpu_set_t *)st->hint) && st->hint_is_attr)
+            REAL(sched_setaffinity)(0, st->hint_size, (const cpu_set_t *)st->hint);
+    }
 }
 
 static void *cr_trampoline(void *p)
 {
     struct cr_start *st = p;
-    void *(*fn)(void *) = st->fn;
-    void *arg = st->arg;
-
     cr_thread_begin();
     reg_add_self(true);
-    if (st->hint_size) {
-        if (!cr_affinity_hint(0, st->hint_size, (const cpu_set_t *)st->hint) && st->hint_is_attr)
-            REAL(sched_setaffinity)(0, st->hint_size, (const cpu_set_t *)st->hint);
-    }
+    if (st->pooled)
+        return cr_tcache_carrier_main(st);
+
+    void *(*fn)(void *) = st->fn;
+    void *arg = st->arg;
+    cr_thread_apply_hint(st);
     free(st);
 
     void *ret;
     pthread_cleanup_push(thread_finish_cleanup, NULL);
     ret = fn(arg);
     pthread_cleanup_pop(0);
-    thread_finish();
+    cr_thread_finish();
     return ret;
 }
 
@@ -219,8 +227,9 @@ static size_t attr_cpuset(const pthread_attr_t *attr, unsigned char **out)
 }
 
 /* Builds in `out` a copy of `in` without CPU set and explicit scheduling, and with a filtered
- * signal mask. Returns 1 if `out` was built (caller destroys it), 0 if `in` can be used as is. */
-static int attr_rewrite(const pthread_attr_t *in, pthread_attr_t *out, unsigned char **cpus, size_t *ncpus)
+ * signal mask (and joinable when `joinable`, for a carrier). Returns 1 if `out` was built (caller destroys it), 0 if `in` can be used as is. */
+static int attr_rewrite(const pthread_attr_t *in, pthread_attr_t *out, unsigned char **cpus, size_t *ncpus,
+                        bool joinable)
 {
     int inherit = PTHREAD_INHERIT_SCHED;
     pthread_attr_getinheritsched(in, &inherit);
@@ -233,7 +242,10 @@ static int attr_rewrite(const pthread_attr_t *in, pthread_attr_t *out, unsigned 
         cr_sigmask_filter(&filt);
         mask_changes = memcmp(&filt, &mask, sizeof mask) != 0;
     }
-    if (inherit != PTHREAD_EXPLICIT_SCHED && *ncpus == 0 && !mask_changes)
+    int detach = PTHREAD_CREATE_JOINABLE;
+    pthread_attr_getdetachstate(in, &detach);
+    bool detach_changes = joinable && detach == PTHREAD_CREATE_DETACHED;
+    if (inherit != PTHREAD_EXPLICIT_SCHED && *ncpus == 0 && !mask_changes && !detach_changes)
         return 0;
 
     pthread_attr_t fresh;
@@ -242,7 +254,7 @@ static int attr_rewrite(const pthread_attr_t *in, pthread_attr_t *out, unsigned 
     int v;
     size_t s, fs;
     if (pthread_attr_getdetachstate(in, &v) == 0)
-        pthread_attr_setdetachstate(out, v);
+        pthread_attr_setdetachstate(out, joinable ? PTHREAD_CREATE_JOINABLE : v);
     if (pthread_attr_getscope(in, &v) == 0)
         pthread_attr_setscope(out, v);
     if (pthread_attr_getguardsize(in, &s) == 0)
@@ -264,10 +276,13 @@ static int attr_rewrite(const pthread_attr_t *in, pthread_attr_t *out, unsigned 
 CR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
                              void *(*fn)(void *), void *restrict arg)
 {
+    struct cr_start probe;
+    cr_tcache_classify(attr, &probe);
+
     unsigned char *cpus = NULL;
     size_t ncpus = 0;
     pthread_attr_t copy;
-    int rewritten = attr ? attr_rewrite(attr, &copy, &cpus, &ncpus) : 0;
+    int rewritten = attr ? attr_rewrite(attr, &copy, &cpus, &ncpus, probe.pooled) : 0;
     bool from_attr = ncpus != 0;
     if (!ncpus && cr_hints_used() && cr_thread_managed()) {
         /* Without corun the new thread would inherit its creator's affinity: pass on the set
@@ -291,6 +306,7 @@ CR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
         free(cpus);
         return EAGAIN;
     }
+    *st = probe;
     st->fn = fn;
     st->arg = arg;
     st->hint_size = ncpus;
@@ -300,9 +316,14 @@ CR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
     free(cpus);
 
     int saved = errno;
-    int r = REAL(pthread_create)(th, rewritten ? &copy : attr, cr_trampoline, st);
-    if (r != 0)
-        free(st);
+    int r = 0;
+    if (!cr_tcache_hand_over(st, attr, th)) {
+        r = REAL(pthread_create)(th, rewritten ? &copy : attr, cr_trampoline, st);
+        if (r != 0)
+            free(st);
+        else if (probe.pooled)
+            cr_tcache_publish(*th, &probe);
+    }
     if (rewritten)
         pthread_attr_destroy(&copy);
     errno = saved;
@@ -315,8 +336,11 @@ CR_EXPORT void pthread_exit(void *ret)
 {
     /* Trampoline threads end in their cleanup handler during the unwind; the main thread (or a
      * thread corun never saw start) has no trampoline. */
-    if (!reg_self.trampoline)
-        thread_finish();
+    if (!reg_self.trampoline) {
+        if (cr_getpid() == cr_gettid())
+            cr_tcache_main_exit();
+        cr_thread_finish();
+    }
     REAL(pthread_exit)(ret);
     __builtin_unreachable();
 }
@@ -325,6 +349,12 @@ CR_EXPORT void pthread_exit(void *ret)
 
 CR_EXPORT int pthread_join(pthread_t t, void **ret)
 {
+    struct cr_carrier *c = cr_carrier_of(t);
+    if (c) {
+        int r = cr_tcache_join(c, t, ret, CR_JOIN_WAIT, CLOCK_REALTIME, NULL);
+        if (r != CR_TCACHE_REAL)
+            return r;
+    }
     if (!cr_thread_managed())
         return REAL(pthread_join)(t, ret);
     int r = REAL(pthread_tryjoin_np)(t, ret);
@@ -333,8 +363,25 @@ CR_EXPORT int pthread_join(pthread_t t, void **ret)
     return CR_BLOCKING_CANCEL(REAL(pthread_join)(t, ret));
 }
 
+CR_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret)
+{
+    struct cr_carrier *c = cr_carrier_of(t);
+    if (c) {
+        int r = cr_tcache_join(c, t, ret, CR_JOIN_TRY, CLOCK_REALTIME, NULL);
+        if (r != CR_TCACHE_REAL)
+            return r;
+    }
+    return REAL(pthread_tryjoin_np)(t, ret);
+}
+
 CR_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
 {
+    struct cr_carrier *c = cr_carrier_of(t);
+    if (c) {
+        int r = cr_tcache_join(c, t, ret, abstime ? CR_JOIN_CLOCK : CR_JOIN_WAIT, CLOCK_REALTIME, abstime);
+        if (r != CR_TCACHE_REAL)
+            return r;
+    }
     if (!cr_thread_managed() || (abstime && !cr_ts_ok(abstime)))
         return REAL(pthread_timedjoin_np)(t, ret, abstime);
     int r = REAL(pthread_tryjoin_np)(t, ret);
@@ -345,10 +392,48 @@ CR_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespe
 
 CR_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk, const struct timespec *abstime)
 {
+    struct cr_carrier *c = cr_carrier_of(t);
+    if (c) {
+        int r = cr_tcache_join(c, t, ret, abstime ? CR_JOIN_CLOCK : CR_JOIN_WAIT, clk, abstime);
+        if (r != CR_TCACHE_REAL)
+            return r;
+    }
     if (!cr_thread_managed() || !cr_clock_ok(clk) || (abstime && !cr_ts_ok(abstime)))
         return REAL(pthread_clockjoin_np)(t, ret, clk, abstime);
     int r = REAL(pthread_tryjoin_np)(t, ret);
     if (r != EBUSY)
         return r;
     return CR_BLOCKING_CANCEL(REAL(pthread_clockjoin_np)(t, ret, clk, abstime));
+}
+
+/* ---- detach, cancel, kill, attributes ---------------------------------------------------------- */
+
+CR_EXPORT int pthread_detach(pthread_t t)
+{
+    struct cr_carrier *c = cr_carrier_of(t);
+    int r = c ? cr_tcache_detach(c, t) : CR_TCACHE_REAL;
+    return r != CR_TCACHE_REAL ? r : REAL(pthread_detach)(t);
+}
+
+CR_EXPORT int pthread_cancel(pthread_t t)
+{
+    struct cr_carrier *c = cr_carrier_of(t);
+    int r = c ? cr_tcache_cancel(c, t) : CR_TCACHE_REAL;
+    return r != CR_TCACHE_REAL ? r : REAL(pthread_cancel)(t);
+}
+
+CR_EXPORT int pthread_kill(pthread_t t, int sig)
+{
+    struct cr_carrier *c = cr_carrier_of(t);
+    int r = c ? cr_tcache_kill(c, t, sig) : CR_TCACHE_REAL;
+    return r != CR_TCACHE_REAL ? r : REAL(pthread_kill)(t, sig);
+}
+
+CR_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *attr)
+{
+    int r = REAL(pthread_getattr_np)(t, attr);
+    struct cr_carrier *c;
+    if (r == 0 && (c = cr_carrier_of(t)) != NULL && cr_tcache_detached(c, t))
+        pthread_attr_setdetachstate(attr, PTHREAD_CREATE_DETACHED);
+    return r;
 }

@@ -17,7 +17,7 @@ OUTSIDE = max(AFFINITY) + 1
 BY_NAME = {o.name: o for o in OPTIONS}
 
 # One clearly bad value per option, in every source (generated over OPTIONS below).
-BAD_VALUE = {"cpus": "a", "quantum_ms": "abc", "instance": "a/b", "log_level": "loud"}
+BAD_VALUE = {"cpus": "a", "quantum_ms": "abc", "instance": "a/b", "log_level": "loud", "thread_cache": "-1"}
 
 BAD_CLI = [  # the breadth of bad values is covered in-process by tests/run/test_run_options.py
     ("--cpus", "a"), ("--cpus", "3-1"), ("--cpus", "1,,2"), ("--cpus", "-1"), ("--cpus", ""),
@@ -25,6 +25,7 @@ BAD_CLI = [  # the breadth of bad values is covered in-process by tests/run/test
     ("--quantum", "abc"), ("--quantum", "0"), ("--quantum", "-1"), ("--quantum", "1e12"), ("--quantum", "nan"),
     ("--instance", "a/b"), ("--instance", ""), ("--instance", "x" * 65),
     ("--log-level", "loud"), ("--log-level", ""),
+    ("--thread-cache", "-1"), ("--thread-cache", "lots"), ("--thread-cache", "100001"),
 ]
 
 

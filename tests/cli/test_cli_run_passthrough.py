@@ -181,6 +181,7 @@ SHOWN_AS = {
     "quantum_ms": ("CORUN_QUANTUM_US", lambda v: str(round(float(v) * 1000))),
     "instance": ("CORUN_INSTANCE", str),
     "log_level": ("CORUN_LOG_LEVEL", str.lower),
+    "thread_cache": ("CORUN_THREAD_CACHE", lambda v: str(int(v))),
 }
 
 
@@ -191,6 +192,7 @@ def _values(corun, name):
         "quantum_ms": ["3", "4", "6"],
         "instance": [corun.instance + "-cli", corun.instance + "-env", corun.instance + "-cfg"],
         "log_level": ["debug", "info", "error"],
+        "thread_cache": ["0", "7", "128"],
     }[name]
 
 

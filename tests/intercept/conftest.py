@@ -142,13 +142,18 @@ def run_pair(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def run_managed(tmp_path_factory, native_lib):
-    """run_managed(cmd, tag, timeout, cwd) -> Result: `corun run --instance <unique> -- cmd...`."""
+    """run_managed(cmd, tag, timeout, cwd, options, extra_env) -> Result:
+    `corun run --instance <unique> [options] -- cmd...` with `extra_env` added to the environment."""
     xdg = tmp_path_factory.mktemp("xdg2")
-    env = clean_environ()
-    env["XDG_CONFIG_HOME"] = str(xdg)
+    base = clean_environ()
+    base["XDG_CONFIG_HOME"] = str(xdg)
 
-    def go(cmd: list[str], tag: str = "m", timeout: float = RUN_TIMEOUT, cwd: Path | None = None) -> Result:
-        return run(corun_args(new_instance(tag), cmd[0], cmd[1:]), env, timeout, cwd)
+    def go(cmd: list[str], tag: str = "m", timeout: float = RUN_TIMEOUT, cwd: Path | None = None,
+           options: list[str] = (), extra_env: dict[str, str] | None = None) -> Result:
+        args = corun_args(new_instance(tag), cmd[0], cmd[1:])
+        sep = args.index("--")
+        args[sep:sep] = list(options)
+        return run(args, {**base, **(extra_env or {})}, timeout, cwd)
 
     return go
 

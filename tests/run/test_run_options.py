@@ -30,9 +30,11 @@ SAMPLES = {
     "instance": [("inst-cli", '"inst-cli"', "inst-cli"), ("inst.env_1", '"inst.env_1"', "inst.env_1"),
                  ("cfg", '"cfg"', "cfg")],
     "log_level": [("debug", '"debug"', "debug"), ("INFO", '"INFO"', "info"), ("error", '"error"', "error")],
+    "thread_cache": [("0", "0", 0), ("8", "8", 8), ("100000", '"100000"', 100000)],
 }
 
-DEFAULTS = {"cpus": AFFINITY, "quantum_ms": 20.0, "instance": "default", "log_level": "warning"}
+DEFAULTS = {"cpus": AFFINITY, "quantum_ms": 20.0, "instance": "default", "log_level": "warning",
+            "thread_cache": 64}
 
 # Bad values in every source; the empty string is not included for the environment (an empty
 # variable counts as unset).
@@ -42,6 +44,7 @@ BAD = {
     "quantum_ms": ["abc", "0", "-1", "-20", "0.01", "1e9", "99999999999999999999", "nan", "inf", "20ms", ""],
     "instance": ["", "a/b", "a b", "x" * 65, "../etc", "é", "a\nb"],
     "log_level": ["", "loud", "warn", "0", "debug,info"],
+    "thread_cache": ["", "-1", "100001", "1.5", "many", "0x10", "1e3"],
 }
 
 

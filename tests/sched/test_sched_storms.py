@@ -4,6 +4,7 @@ live process with its one thread (no leftover process or thread slots), and the 
 removed once it exits."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -14,6 +15,9 @@ CASES = {
     "fork": ("100", "OK fork children=100 bad=0", 120),
     "exec": ("100", "OK exec chain ended", 120),
     "threads": ("10000", "OK threads=10000 detached=64", 180),
+    # the main thread leaves (exit, _exit) while its other threads enter the scheduler: they must
+    # not touch the slots the leave freed (which other processes get next)
+    "leave": ("60", "OK leave children=60 bad=0", 120),
 }
 FORK_STORM_BOUND_S = 15.0  # plain Linux: 0.05 s; corun with 100 children: ~0.5 s
 
@@ -44,11 +48,14 @@ def storm(instance, cbuild, tmp_path, mode, n, want, timeout) -> float:
         pid = int((tmp_path / "done.pid").read_text())
         assert pid == proc.pid
         # the storm's processes leave at once (exit, _exit, exec): no slot may linger
-        snap = instance.wait_snapshot(lambda s: [p["pid"] for p in s["processes"]] == [pid]
-                                      and len(s["threads"]) == 1, timeout=5,
-                                      what="only the storm's process, with its main thread")
+        # its threads: the main thread, and finished threads kept by the thread cache (blocked)
+        snap = instance.wait_snapshot(lambda s: [p["pid"] for p in s["processes"]] == [pid], timeout=5,
+                                      what="only the storm's process")
         assert not check_snapshot_consistent(snap)
-        assert snap["threads"][0]["tid"] == pid
+        tasks = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+        tids = [t["tid"] for t in snap["threads"]]
+        assert pid in tids and set(tids) <= tasks, (tids, tasks)
+        assert all(t["state"] == "blocked" for t in snap["threads"] if t["tid"] != pid), snap["threads"]
         assert snap["nready"] == 0
     finally:
         (tmp_path / "release").touch()

@@ -31,6 +31,7 @@ def managed_environment(opts: RunOptions, base: dict[str, str] | None = None) ->
     env["CORUN_CPUS"] = format_cpulist(opts.cpus)
     env["CORUN_QUANTUM_US"] = str(round(opts.quantum_ms * 1000))
     env["CORUN_LOG_LEVEL"] = opts.log_level
+    env["CORUN_THREAD_CACHE"] = str(opts.thread_cache)
     env.pop("CORUN_QUANTUM_MS", None)
     # Virtual library contexts need linker namespaces; glibc reads this only at process start.
     tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]

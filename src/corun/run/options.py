@@ -11,6 +11,7 @@ when it exists)::
     quantum_ms = 20
     instance = "default"
     log_level = "warning"
+    thread_cache = 64
 """
 from __future__ import annotations
 
@@ -55,6 +56,13 @@ def _quantum(value: Any) -> float:
     return q
 
 
+def _thread_cache(value: Any) -> int:
+    s = str(value).strip()
+    if not s.isdigit() or not 0 <= int(s) <= 100000:
+        raise OptionError(f"thread cache must be a whole number of threads from 0 (off) to 100000, got {value!r}")
+    return int(s)
+
+
 def _instance(value: Any) -> str:
     s = str(value)
     if not _INSTANCE_RE.match(s):
@@ -93,6 +101,9 @@ OPTIONS: tuple[Option, ...] = (
            lambda: "default"),
     Option("log_level", "--log-level", "CORUN_LOG_LEVEL", _level, "LEVEL",
            "diagnostics on stderr: error, warning, info, debug (default warning)", lambda: "warning"),
+    Option("thread_cache", "--thread-cache", "CORUN_THREAD_CACHE", _thread_cache, "N",
+           "finished threads each process keeps for reuse by later pthread_create calls; 0 turns the "
+           "thread cache off (default 64)", lambda: 64, (int, str)),
 )
 
 
@@ -102,6 +113,7 @@ class RunOptions:
     quantum_ms: float
     instance: str
     log_level: str
+    thread_cache: int
     sources: dict[str, str]  # option name -> "cli" | "env" | "config FILE" | "default"
 
 
