@@ -109,6 +109,27 @@ static double pingpong(const char *mode)
     return el / (double)(iters - 1000) / 2.0;
 }
 
+static void *nothing(void *arg) { return arg; }
+
+/* ns per thread for `iters` rounds of: create `width` threads, then join them (BLIS's pthread
+ * build does this on every call). */
+static double create_join(int width)
+{
+    pthread_t t[8];
+    for (int i = 0; i < 100; i++) { /* warm-up: stacks, and the thread cache when it is on */
+        pthread_create(&t[0], NULL, nothing, NULL);
+        pthread_join(t[0], NULL);
+    }
+    double t0 = now();
+    for (long i = 0; i < iters; i++) {
+        for (int k = 0; k < width; k++)
+            pthread_create(&t[k], NULL, nothing, NULL);
+        for (int k = 0; k < width; k++)
+            pthread_join(t[k], NULL);
+    }
+    return (now() - t0) / (double)iters / width;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "futex";
@@ -142,6 +163,8 @@ int main(int argc, char **argv)
         printf("%.2f\n", (now() - t0) / (double)iters);
         if (CPU_COUNT(&s) < 1)
             return 1;
+    } else if (!strcmp(mode, "create1") || !strcmp(mode, "create3")) {
+        printf("%.1f\n", create_join(mode[6] - '0'));
     } else if (!strcmp(mode, "rss")) {
         /* start a thread and let it finish, so the process has been through registration */
         pthread_t t;

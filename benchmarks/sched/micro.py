@@ -9,6 +9,9 @@
   (target: corun <= 1 us);
 * uncontended pthread_mutex_lock + unlock, plain and managed (target: <= 5 ns added);
 * sched_getaffinity and pthread_getaffinity_np, plain and managed;
+* thread creation: create + join of a thread that returns at once, one at a time and three at a
+  time (BLIS's pthread build on every call), plain, managed, and managed with the thread cache
+  off (`--thread-cache 0`), per thread;
 * memory added to a managed process: VmRSS (and its anonymous, file and shared-memory parts) of a
   small C program that has started and joined one thread (target: <= 2 MiB added);
 * the shared segment's size: `segment_bytes` of a live 2-core instance, and the size for 1024
@@ -83,6 +86,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--pingpong-iters", type=int, default=200000)
     ap.add_argument("--loop-iters", type=int, default=20000000)
+    ap.add_argument("--create-iters", type=int, default=5000)
     ap.add_argument("--nice", type=int, default=-20 if os.getuid() == 0 else 0,
                     help="niceness of the measured programs, plain and managed alike (default -20 as root: "
                          "keeps other work on a shared machine from dominating the figures)")
@@ -117,6 +121,13 @@ def main() -> int:
         pair("mutex_lock_unlock_uncontended", "mutex", args.loop_iters, None, [], 5)
         pair("sched_getaffinity", "getaff", args.loop_iters // 10, None, [])
         pair("pthread_getaffinity_np", "pgetaff", args.loop_iters // 10, None, [])
+        for width in (1, 3):
+            name = f"thread_create_join_x{width}"
+            pair(name, f"create{width}", args.create_iters, None, [], kind="corun")
+            off = [float(run([*corun(inst, "--thread-cache=0"), str(micro), f"create{width}", str(args.create_iters)]))
+                   for _ in range(args.repeat)]
+            results[name].update({"corun_no_cache": statistics.median(off), "corun_no_cache_min": min(off),
+                                  "corun_no_cache_runs": off})
 
         rss_plain, rss_corun = [], []
         for _ in range(args.repeat):
@@ -188,6 +199,11 @@ def print_table(doc: dict) -> None:
     for k, t in (("mutex_lock_unlock_uncontended", "added <= 5 ns"), ("sched_getaffinity", "-"),
                  ("pthread_getaffinity_np", "-")):
         rows.append((k.replace("_", " "), both(r[k], "plain"), both(r[k], "corun"), ns(r[k]["added"]), t))
+    for k in ("thread_create_join_x1", "thread_create_join_x3"):
+        if k in r:
+            e = r[k]
+            rows.append((k.replace("_", " ") + " (per thread)", both(e, "plain"), both(e, "corun"), ns(e["added"]),
+                         f"cache off: {ns(e['corun_no_cache'])}"))
     m = r["memory_rss_kib"]
     for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
         rows.append((f"memory {key}", f"{m['plain'][key]:,} KiB", f"{m['corun'][key]:,} KiB",
