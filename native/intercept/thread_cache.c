@@ -31,7 +31,8 @@
  *    except libc's, ld.so's, libstdc++'s, libgcc_s's and corun's: their per-thread state is private
  *    bookkeeping that is at rest between two routines (malloc's thread cache, the exception
  *    globals) or must survive (the scheduler's). errno, locale, dlerror, the alternate signal stack
- *    and cancellation state/type are reset through their public interfaces.
+ *    and cancellation state/type are reset through their public interfaces. Between two routines
+ *    every signal but the scheduler's own is blocked.
  *  - A logical thread that was cancelled, still holds a robust mutex, or changed its scheduling
  *    policy or nice value is not recycled: its carrier ends for real, as the thread would.
  *  - A job brings the creator's signal mask (or the attributes'), the creator's name and the
@@ -444,6 +445,12 @@ static bool finish_logical(struct cr_carrier *c)
     if (holds_robust_mutex() || policy != c->policy || prio != c->prio)
         return false;
 
+    /* Between two routines the carrier takes no process-directed signal: an ended thread
+     * cannot, and another thread of the program may be the one meant to (sigwait). */
+    sigset_t all;
+    sigfillset(&all);
+    cr_sigmask_filter(&all);
+    REAL(pthread_sigmask)(SIG_SETMASK, &all, NULL);
     dl_iterate_phdr(reset_tls_block, NULL);
     stack_t ss;
     if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE)) {

@@ -23,7 +23,7 @@ TCACHE_CHECKS = [
     "altstack_fresh", "nice_fresh", "attr_stack_guard_detach", "join_detached_einval", "join_value_each_thread",
     "join_pthread_exit_then_reuse", "join_cancelled_then_reuse", "finished_thread_cancel_kill_noop",
     "join_forms_while_running", "detach_finished_and_running", "detached_storm", "robust_owner_dead",
-    "concurrent_create_join", "fork_in_reused_thread",
+    "concurrent_create_join", "fork_in_reused_thread", "ended_thread_takes_no_signal",
 ]
 CXX_CHECKS = ["thread_local_fresh", "thread_local_destructors_before_join", "exceptions_leave_nothing",
               "pthread_exit_unwinds_then_fresh"]

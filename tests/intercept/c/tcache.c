@@ -508,6 +508,34 @@ static void *late_return(void *a)
     return NULL;
 }
 
+/* ---- signals: an ended thread takes none ---- */
+static void *unblock_usr1(void *a)
+{
+    note_tid();
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+    return NULL;
+}
+
+static void check_signal_after_end(void)
+{
+    /* SIGUSR1 blocked everywhere but in threads that ended: a process-directed SIGUSR1 must wait
+     * for sigwait (an idle reused thread that took it would kill the process: default action) */
+    sigset_t s, old;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &s, &old);
+    for (int i = 0; i < 4; i++)
+        run1(unblock_usr1, NULL);
+    kill(getpid(), SIGUSR1);
+    int sig = 0;
+    int r = sigwait(&s, &sig);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    CHECK("ended_thread_takes_no_signal", r == 0 && sig == SIGUSR1, "sigwait %d sig %d", r, sig);
+}
+
 static void main_exit(void)
 {
     /* main leaves by pthread_exit while finished threads could be cached, and the last thread
@@ -535,5 +563,6 @@ HARNESS_MAIN({
     RUN(check_robust);
     RUN(check_storm);
     RUN(check_fork);
+    RUN(check_signal_after_end);
     fprintf(stderr, "reuse: %d threads, %d kernel threads\n", nthreads, nseen);
 })
