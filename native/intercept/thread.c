@@ -347,14 +347,18 @@ CR_EXPORT void pthread_exit(void *ret)
 
 /* ---- join ------------------------------------------------------------------------------------ */
 
-CR_EXPORT int pthread_join(pthread_t t, void **ret)
+/* The thread cache's answer for a join of `t`, or CR_TCACHE_REAL for glibc's. */
+static int cache_join(pthread_t t, void **ret, enum cr_join_mode mode, clockid_t clk, const struct timespec *abstime)
 {
     struct cr_carrier *c = cr_carrier_of(t);
-    if (c) {
-        int r = cr_tcache_join(c, t, ret, CR_JOIN_WAIT, CLOCK_REALTIME, NULL);
-        if (r != CR_TCACHE_REAL)
-            return r;
-    }
+    return c ? cr_tcache_join(c, t, ret, mode, clk, abstime) : CR_TCACHE_REAL;
+}
+
+CR_EXPORT int pthread_join(pthread_t t, void **ret)
+{
+    int rc = cache_join(t, ret, CR_JOIN_WAIT, CLOCK_REALTIME, NULL);
+    if (rc != CR_TCACHE_REAL)
+        return rc;
     if (!cr_thread_managed())
         return REAL(pthread_join)(t, ret);
     int r = REAL(pthread_tryjoin_np)(t, ret);
@@ -365,23 +369,17 @@ CR_EXPORT int pthread_join(pthread_t t, void **ret)
 
 CR_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret)
 {
-    struct cr_carrier *c = cr_carrier_of(t);
-    if (c) {
-        int r = cr_tcache_join(c, t, ret, CR_JOIN_TRY, CLOCK_REALTIME, NULL);
-        if (r != CR_TCACHE_REAL)
-            return r;
-    }
+    int rc = cache_join(t, ret, CR_JOIN_TRY, CLOCK_REALTIME, NULL);
+    if (rc != CR_TCACHE_REAL)
+        return rc;
     return REAL(pthread_tryjoin_np)(t, ret);
 }
 
 CR_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
 {
-    struct cr_carrier *c = cr_carrier_of(t);
-    if (c) {
-        int r = cr_tcache_join(c, t, ret, abstime ? CR_JOIN_CLOCK : CR_JOIN_WAIT, CLOCK_REALTIME, abstime);
-        if (r != CR_TCACHE_REAL)
-            return r;
-    }
+    int rc = cache_join(t, ret, abstime ? CR_JOIN_CLOCK : CR_JOIN_WAIT, CLOCK_REALTIME, abstime);
+    if (rc != CR_TCACHE_REAL)
+        return rc;
     if (!cr_thread_managed() || (abstime && !cr_ts_ok(abstime)))
         return REAL(pthread_timedjoin_np)(t, ret, abstime);
     int r = REAL(pthread_tryjoin_np)(t, ret);
@@ -392,12 +390,9 @@ CR_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespe
 
 CR_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk, const struct timespec *abstime)
 {
-    struct cr_carrier *c = cr_carrier_of(t);
-    if (c) {
-        int r = cr_tcache_join(c, t, ret, abstime ? CR_JOIN_CLOCK : CR_JOIN_WAIT, clk, abstime);
-        if (r != CR_TCACHE_REAL)
-            return r;
-    }
+    int rc = cache_join(t, ret, abstime ? CR_JOIN_CLOCK : CR_JOIN_WAIT, clk, abstime);
+    if (rc != CR_TCACHE_REAL)
+        return rc;
     if (!cr_thread_managed() || !cr_clock_ok(clk) || (abstime && !cr_ts_ok(abstime)))
         return REAL(pthread_clockjoin_np)(t, ret, clk, abstime);
     int r = REAL(pthread_tryjoin_np)(t, ret);
