@@ -67,7 +67,7 @@ def enable(libraries: Iterable[str] = DEFAULT_LIBRARIES) -> Router:
             sys.meta_path.insert(0, _PatchOnImport(_router))
             os.register_at_fork(before=_before_fork)
             from corun.vlc import _py_threadpoolctl
-            _py_threadpoolctl.install(current_instances)
+            _py_threadpoolctl.install(current_instances, lambda: _router.current_table() if _router else 0)
             _attach_to_vlc_class()
         _router.scan()
         return _router
