@@ -194,6 +194,7 @@ from corun import VLC
 from corun.vlc import routed
 """ + CPU_SHARE + """
 LARGE, SMALL, NSMALL = {large}, {small}, {nsmall}
+s0 = share_start()       # the whole measurement, peaks and baselines included
 rng = np.random.default_rng(0)
 A = rng.random((LARGE, LARGE)); S = [rng.random((SMALL, SMALL)) for _ in range(4)]
 flops = 2.0 * LARGE**3 + NSMALL * 2.0 * SMALL**3
@@ -257,7 +258,6 @@ routed.enable()
 L = VLC(cpus="0", name="large"); Sx = VLC(cpus="1", name="small")
 with L: A[:8, :8] @ A[:8, :8]
 with Sx: S[0][:8, :8] @ S[0][:8, :8]
-s0 = share_start()
 res["contexts_s"] = two_threads(L, Sx)
 res["contexts_queue_s"] = shared_queue(L, Sx)
 res["sequential2_s"] = timed(lambda: (large(), smalls()))     # A/B/A: sequential again after
