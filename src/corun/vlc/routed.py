@@ -197,9 +197,11 @@ def _thread_hook(ctx: Any, entering: bool) -> None:
                           RuntimeWarning, stacklevel=3)
     elif stack:
         left, token = stack.pop()
-        if token is not None and _router is not None and not any(c is left for c, _ in stack):
-            _release_thread_state(left)
-        leave(token)
+        try:
+            if token is not None and _router is not None and not any(c is left for c, _ in stack):
+                _release_thread_state(left)
+        finally:
+            leave(token)
 
 
 def _gomp_pause(inst) -> Any:
