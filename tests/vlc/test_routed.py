@@ -217,3 +217,40 @@ def test_fork_after_multithreaded_instance():
     """)
     assert r["status"] == 0
     assert r["parent_ok"]
+
+
+def test_threadpoolctl_cached_controller_is_per_context():
+    r = run("""
+        import threadpoolctl
+        from threadpoolctl import threadpool_limits, get_cached_controller
+        from corun import VLC
+        from corun.vlc import routed
+        routed.enable()
+        x = np.ones((300, 300))
+        base_before = [lc.num_threads for lc in threadpoolctl.get_cached_controller().lib_controllers]
+        a, b = VLC(cpus="0-1", name="A"), VLC(cpus="0-1", name="B")
+        @threadpool_limits.wrap(limits=1, user_api="blas")
+        def limited():
+            return routed.current_instances()[0].num_threads
+        out = {}
+        for ctx in (a, b):
+            with ctx:
+                x @ x
+                c = threadpoolctl.get_cached_controller()
+                out[ctx.name] = {"vlc": [getattr(lc, "vlc", None) for lc in c.lib_controllers],
+                                 "same_again": c is threadpoolctl.get_cached_controller(),
+                                 "before": routed.current_instances()[0].num_threads,
+                                 "limited": limited(),
+                                 "after": routed.current_instances()[0].num_threads}
+        outside = threadpoolctl.get_cached_controller()
+        out["outside_vlc"] = [getattr(lc, "vlc", None) for lc in outside.lib_controllers]
+        out["base_after"] = [lc.num_threads for lc in outside.lib_controllers]
+        out["base_before"] = base_before
+        a.close(); b.close()
+        emit(out)
+    """)
+    for name in ("A", "B"):
+        assert name in r[name]["vlc"] and r[name]["same_again"]
+        assert r[name]["before"] == 2 and r[name]["limited"] == 1 and r[name]["after"] == 2
+    assert not any(r["outside_vlc"])
+    assert r["base_after"] == r["base_before"]

@@ -172,4 +172,5 @@ VR_API void corun_vlc_root_reset(char *const *env)
         setenv(name, eq + 1, 1);
     }
     vr_threads_reset();
+    vr_route_reset();
 }

@@ -54,6 +54,10 @@ void vr_pin_self(const struct vr_cfg *c);
 void vr_threads_repin(const struct vr_cfg *c);
 /* The context's /proc/cpuinfo text (NUL-terminated), or NULL when out of memory. */
 const char *vr_cpuinfo(struct vr_cfg *c);
+/* Run the namespace's thread-specific data destructors for the calling thread (keys.c). */
+void vr_tsd_thread_exit(void);
+/* Forget the routing table of a routed Python context (thread.c). */
+void vr_route_reset(void);
 /* Forget the count of threads started (for a namespace reused by a new context). */
 void vr_threads_reset(void);
 /* Write len bytes to a fresh memfd positioned at 0; returns the fd or -1 (errno set). */

@@ -5,6 +5,15 @@
  * action), and it stays in the registry from then until it exits, so a later reconfiguration re-pins
  * every live one. dlopen(RTLD_GLOBAL) from inside a namespace crashes glibc 2.36's dynamic linker,
  * so the flag is dropped: the library still loads, into this namespace, with local scope.
+ *
+ * Routed Python contexts (src/corun/vlc/_py_router.py): calls that an extension module makes through
+ * its GOT go through trampolines that read the calling thread's routing table (initial-exec TLS of
+ * libcorun_vlc_route.so in the base namespace). A worker thread started by this namespace's copy of
+ * a parallel runtime (libgomp's team threads) runs the extension's outlined code, whose
+ * omp_get_thread_num, GOMP_barrier, ... calls go through the same GOT: so, once the context's route
+ * is set here, every thread started in this namespace gets the context's table in its TLS slot
+ * before it runs any of its own code, and those calls reach this namespace's instance (and not the
+ * base one, which would not know the thread and deadlock in its barrier).
  */
 #include "vlc/root/root.h"
 
@@ -18,6 +27,32 @@
 #include <unistd.h>
 
 #define VR_MAX_THREADS 4096
+
+/* Thread-pointer offset of corun_route_table (0: no route) and the context's routing table. */
+static _Atomic long route_tpoff;
+static _Atomic(void *) route_table;
+
+VR_API void corun_vlc_root_set_route(long tpoff, void *table)
+{
+    atomic_store(&route_table, table);
+    atomic_store(&route_tpoff, table ? tpoff : 0);
+}
+
+static void route_inherit(void)
+{
+    long off = atomic_load(&route_tpoff);
+    void *table = atomic_load(&route_table);
+    if (!off || !table)
+        return;
+    char *tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp));
+    *(void **)(tp + off) = table;
+}
+
+void vr_route_reset(void)
+{
+    corun_vlc_root_set_route(0, NULL);
+}
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t reg_tids[VR_MAX_THREADS];
@@ -83,14 +118,21 @@ struct start {
     void *arg;
 };
 
+static void thread_end(void *arg)
+{
+    vr_tsd_thread_exit();
+    reg_remove(arg);
+}
+
 static void *start_pinned(void *p)
 {
     struct start s = *(struct start *)p;
     free(p);
     pid_t tid = (pid_t)syscall(SYS_gettid);
     reg_add_and_pin(tid);
+    route_inherit();
     void *ret;
-    pthread_cleanup_push(reg_remove, (void *)(long)tid);
+    pthread_cleanup_push(thread_end, (void *)(long)tid);
     ret = s.fn(s.arg);
     pthread_cleanup_pop(1);
     return ret;

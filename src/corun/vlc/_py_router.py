@@ -57,6 +57,10 @@ class Route:
     filled: int = 0                                  # indices [0, filled) hold valid addresses
     instances: dict[str, Instance] = field(default_factory=dict)
     closed: bool = False
+    # Called with no argument on a thread that leaves the context (outermost entry); filled by
+    # routed.py for instances that keep per-thread state (libgomp's per-master thread pool).
+    # (number of instances when computed, hooks)
+    on_leave: tuple[int, list[Callable[[], Any]]] = (-1, [])
 
     def entry(self, index: int) -> int:
         return ctypes.c_void_p.from_address(self.table + 8 * index).value or 0
@@ -159,14 +163,18 @@ class Router:
 
     # ----------------------------------------------------------------- per-context routes
     def route(self, key: object, name: str, load: InstanceLoader,
-              alive: Callable[[], bool] = lambda: True) -> Route:
-        """The route of the context identified by key, created (and synced) on first use."""
+              alive: Callable[[], bool] = lambda: True,
+              on_create: Callable[[Route], None] | None = None) -> Route:
+        """The route of the context identified by key, created (and synced) on first use.
+        ``on_create(route)`` runs once, after the table exists and before any instance is loaded."""
         with self._lock:
             r = self._routes.get(id(key))
             if r is None:
                 table = _py_dl.mmap_anonymous(TABLE_CAPACITY * 8)
                 r = self._routes[id(key)] = Route(name, load, alive, table)
                 weakref.finalize(key, self._forget, id(key))
+                if on_create is not None:
+                    on_create(r)
             self._sync_locked(r)
             return r
 

@@ -9,6 +9,11 @@ same class bound to the context's instance (``ctypes.CDLL(path, handle=...)``), 
 ``vlc`` entry naming the context. Its set_num_threads acts on the instance directly: an instance is
 driven by its own context's threads, so threadpoolctl's "controlling thread" rule for a process-wide
 OpenBLAS pool does not apply. Outside contexts threadpoolctl is unchanged.
+
+``get_cached_controller()`` (used by ``threadpool_limits.wrap`` and ``ThreadpoolController.wrap``
+with no controller) is wrapped too: inside a routed context it returns a controller cached for
+that context (invalidated, like threadpoolctl's own, when ``len(sys.modules)`` changes or the
+context gets new instances); outside, threadpoolctl's own cached controller.
 """
 from __future__ import annotations
 
@@ -20,8 +25,9 @@ from typing import Any
 _installed = False
 
 
-def install(current_instances: Callable[[], list[Any]]) -> bool:
-    """Wrap threadpoolctl once; False when threadpoolctl is missing or too different."""
+def install(current_instances: Callable[[], list[Any]], current_key: Callable[[], Any] | None = None) -> bool:
+    """Wrap threadpoolctl once; False when threadpoolctl is missing or too different.
+    ``current_key()`` identifies the calling thread's context (falsy outside contexts)."""
     global _installed
     if _installed:
         return True
@@ -42,8 +48,40 @@ def install(current_instances: Callable[[], list[Any]]) -> bool:
 
     _load_libraries.__wrapped__ = original  # type: ignore[attr-defined]
     controller_cls._load_libraries = _load_libraries
+    cached = getattr(threadpoolctl, "get_cached_controller", None)
+    if cached is not None and current_key is not None:
+        threadpoolctl.get_cached_controller = _context_cache(cached, controller_cls, current_instances, current_key)
     _installed = True
     return True
+
+
+def _context_cache(original: Callable[[], Any], controller_cls: type, current_instances: Callable[[], list[Any]],
+                   current_key: Callable[[], Any]) -> Callable[[], Any]:
+    import sys
+    import threading
+
+    cache: dict[Any, tuple[tuple, Any]] = {}
+    lock = threading.Lock()
+
+    def get_cached_controller():
+        key = current_key()
+        if not key:
+            return original()
+        instances = current_instances()
+        if not instances:
+            return original()
+        stamp = (len(sys.modules), tuple(sorted(i.handle for i in instances)))
+        hit = cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        controller = controller_cls()
+        with lock:
+            cache[key] = (stamp, controller)
+        return controller
+
+    get_cached_controller.__wrapped__ = original  # type: ignore[attr-defined]
+    get_cached_controller.__doc__ = original.__doc__
+    return get_cached_controller
 
 
 def _substitute(controller: Any, instances: list[Any]) -> None:

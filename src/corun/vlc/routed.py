@@ -34,11 +34,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from corun.vlc import _py_dl
 from corun.vlc._py_nsthread import prepare_thread
 from corun.vlc._py_router import DEFAULT_LIBRARIES, Route, Router, instance_handle, symbol_resolver
 
 __all__ = ["enable", "disable", "enabled", "enter", "leave", "router", "info", "instance_handle_of",
-           "DEFAULT_LIBRARIES"]
+           "add_library", "DEFAULT_LIBRARIES"]
 
 _router: Router | None = None
 _lock = threading.Lock()
@@ -66,10 +67,26 @@ def enable(libraries: Iterable[str] = DEFAULT_LIBRARIES) -> Router:
             sys.meta_path.insert(0, _PatchOnImport(_router))
             os.register_at_fork(before=_before_fork)
             from corun.vlc import _py_threadpoolctl
-            _py_threadpoolctl.install(current_instances)
+            _py_threadpoolctl.install(current_instances, lambda: _router.current_table() if _router else 0)
             _attach_to_vlc_class()
         _router.scan()
         return _router
+
+
+def add_library(lib: Any) -> int:
+    """Also route the calls of a shared object the program loaded itself (a ``ctypes.CDLL`` or the
+    path of an object loaded in the base namespace), e.g. a ctypes-loaded library built with
+    ``-fopenmp``. Extension modules are found on their own. Returns the number of slots routed."""
+    r = router()
+    handle = getattr(lib, "_handle", None)
+    if isinstance(handle, int) and handle:
+        name = _py_dl.link_map(handle).l_name
+        path = os.fsdecode(name) if name else ""
+    else:
+        path = os.fspath(lib)
+    if not path:
+        raise ValueError(f"cannot tell the file of {lib!r}")
+    return r.scan([path])
 
 
 def disable() -> None:
@@ -106,7 +123,34 @@ def route_of(ctx: Any) -> Route:
     r = router()
     r.maybe_scan()
     name = str(getattr(ctx, "name", None) or f"vlc@{id(ctx):#x}")
-    return r.route(ctx, name, _loader(ctx), alive=lambda: not getattr(ctx, "closed", False))
+    return r.route(ctx, name, _loader(ctx), alive=lambda: not getattr(ctx, "closed", False),
+                   on_create=lambda route: _link_namespace_threads(ctx, route.table))
+
+
+def _root_set_route(lmid: int):
+    """The namespace root's corun_vlc_root_set_route(tpoff, table), or None (no namespace)."""
+    from corun._native import library
+    h = _py_dl.dlmopen(lmid, str(library("libcorun_vlc_root.so")), _py_dl.RTLD_NOW | _py_dl.RTLD_NOLOAD)
+    try:
+        addr = _py_dl.dlsym(h, "corun_vlc_root_set_route")
+    finally:
+        _py_dl.dlclose(h)          # the context keeps the root loaded
+    return ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p)(addr) if addr else None
+
+
+def _link_namespace_threads(ctx: Any, table: int | None) -> None:
+    """Have every thread that ctx's namespace starts from now on (libgomp team threads, OpenBLAS
+    workers) begin with ctx's routing table: the outlined OpenMP code of an extension module runs on
+    those threads and calls omp_get_thread_num, GOMP_barrier, ... through the extension's GOT; they
+    must reach the instance that started the thread. ``table=None`` unlinks."""
+    if getattr(ctx, "isolation", "namespace") != "namespace" or getattr(ctx, "closed", False):
+        return
+    lmid = getattr(ctx, "lmid", 0)
+    if not lmid:
+        return
+    fn = _root_set_route(lmid)
+    if fn is not None:
+        fn(_router.tls.tpoff if _router is not None else 0, table)
 
 
 def enter(ctx: Any) -> Token | None:
@@ -128,6 +172,11 @@ def leave(token: Token | None) -> None:
 def forget(ctx: Any) -> None:
     """Drop ctx's route; called before the context closes its libraries."""
     if _router is not None:
+        if _router.find_route(ctx) is not None:
+            try:
+                _link_namespace_threads(ctx, None)
+            except OSError:
+                pass
         _router.drop(ctx)
 
 
@@ -141,13 +190,44 @@ def _thread_hook(ctx: Any, entering: bool) -> None:
         stack = _tls.stack = []
     if entering:
         try:
-            stack.append(enter(ctx))
+            stack.append((ctx, enter(ctx)))
         except Exception as e:  # never leave the thread half-entered: report and run unrouted
-            stack.append(None)
+            stack.append((ctx, None))
             warnings.warn(f"corun routed VLC: cannot route {getattr(ctx, 'name', ctx)}: {e}",
                           RuntimeWarning, stacklevel=3)
     elif stack:
-        leave(stack.pop())
+        left, token = stack.pop()
+        try:
+            if token is not None and _router is not None and not any(c is left for c, _ in stack):
+                _release_thread_state(left)
+        finally:
+            leave(token)
+
+
+def _gomp_pause(inst) -> Any:
+    addr = inst("omp_pause_resource_all")
+    return (lambda f=ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(addr): f(_OMP_PAUSE_HARD)) if addr else None
+
+
+_OMP_PAUSE_HARD = 2       # omp_pause_resource_t: omp_pause_soft = 1, omp_pause_hard = 2
+
+
+def _release_thread_state(ctx: Any) -> None:
+    """The calling thread leaves ctx for good (outermost entry): end its OpenMP thread pool in
+    ctx's libgomp. libgomp keeps one pool per *master* thread, parked inside the instance's code;
+    the context may be closed (its libgomp unloaded) later from any thread, which only the master
+    itself can make safe (omp_pause_resource_all joins the master's workers). The next region in
+    the context starts a fresh pool (one pthread_create per worker)."""
+    route = _router.find_route(ctx) if _router is not None else None
+    if route is None or route.closed:
+        return
+    n, hooks = route.on_leave
+    if n != len(route.instances):
+        hooks = [f for lib, inst in list(route.instances.items())
+                 if os.path.basename(lib).startswith("libgomp") and (f := _gomp_pause(inst)) is not None]
+        route.on_leave = (len(route.instances), hooks)
+    for f in hooks:
+        f()
 
 
 def _attach_to_vlc_class() -> None:
