@@ -73,9 +73,31 @@ static bool in_other_syscall(ucontext_t *uc)
     const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
     return ip[0] == 0x0f && ip[1] == 0x05;
 }
+
+/* Spin sample: where the signal found the thread. Two samples one probe period apart at the same
+ * stack pointer and within SPIN_WINDOW bytes of code mean a wait loop (a CAS or flag spin, a
+ * barrier): computing code moves its stack or its instruction pointer further in that time. A
+ * false positive costs one early round-robin switch, nothing else. */
+#define SPIN_WINDOW 64
+static bool spin_sample(ucontext_t *uc, struct cr_thread *th)
+{
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    bool same = cr_tls.have_sample && sp == cr_tls.sample_sp && ip + SPIN_WINDOW - cr_tls.sample_ip <= 2 * SPIN_WINDOW;
+    if (in_other_syscall(uc))
+        same = false; /* inside a syscall: not a user-space spin */
+    cr_tls.sample_ip = ip;
+    cr_tls.sample_sp = sp;
+    cr_tls.have_sample = true;
+    int mark = same ? 2 : 0;
+    if (atomic_load_explicit(&th->spin, memory_order_relaxed) != mark)
+        atomic_store_explicit(&th->spin, mark, memory_order_relaxed);
+    return same;
+}
 #else
 static bool rescue_futex_wait(ucontext_t *uc) { (void)uc; return false; }
 static bool in_other_syscall(ucontext_t *uc) { (void)uc; return false; }
+static bool spin_sample(ucontext_t *uc, struct cr_thread *th) { (void)uc; (void)th; return false; }
 #endif
 
 static void on_preempt_signal(int sig, siginfo_t *info, void *ctx)
@@ -93,7 +115,13 @@ static void on_preempt_signal(int sig, siginfo_t *info, void *ctx)
     cr_sched_enter();
     int st = atomic_load(&th->state);
     if (st == CR_RUNNING && atomic_load(&th->preempt)) {
+        spin_sample(ctx, th);
         cr_yield_core(true);
+    } else if (st == CR_RUNNING) {
+        /* a spin probe (watchdog, or a wake-up that found no free core): a spinner moves over
+         * for a waiting thread; anything else runs on */
+        if (spin_sample(ctx, th) && cr_yield_core(true))
+            atomic_fetch_add_explicit(&cr_self.shm->stats_spin_yields, 1, memory_order_relaxed);
     } else if (st == CR_STOLEN) {
         if (!rescue_futex_wait(ctx) && !in_other_syscall(ctx))
             cr_acquire();
