@@ -200,6 +200,8 @@ void cr_probe_spinners(struct cr_shm *s, int p, struct cr_defer *d)
         return;
     struct cr_proc *pr = &cr_procs(s)[p];
     struct cr_thread *threads = cr_threads(s);
+    if (pr->nrunning + pr->nready <= (int)s->ncores)
+        return; /* it could run all its threads at once: sharing cores is the turns' business */
     int want = pr->nready;
     for (int c = cr_mask_find(pr->held_cores, s->ncores, 0), first = c; c != CR_NONE && want > 0;) {
         int o = s->core_owner[c];

@@ -71,8 +71,9 @@ void cr_preempt_request(struct cr_shm *s, int t, struct cr_defer *d);
 /* Spin probe: signal RUNNING thread t without asking it to give its core up; its handler samples
  * where it runs and yields only if it is spinning (preempt.c). */
 void cr_probe(struct cr_shm *s, int t, struct cr_defer *d);
-/* A thread of process p just queued after a wake-up: probe p's running threads last seen
- * spinning, so a spinner leaves its core to the woken thread now rather than at slice end. */
+/* A thread of process p just queued after a wake-up: if p has more threads wanting a core than
+ * there are cores, probe its running threads last seen spinning, so a spinner leaves its core to
+ * the woken thread now rather than at slice end. */
 void cr_probe_spinners(struct cr_shm *s, int p, struct cr_defer *d);
 /* Forget the calling thread's spin sample (it reached a blocking scheduling point). */
 void cr_spin_forget(struct cr_thread *th);

@@ -13,8 +13,9 @@
  *   - round-robins its own threads when more of them are ready than cores it holds, every
  *     CORUN_SLICE_US (default and at most the quantum): threads that spin without a
  *     scheduling point (BLIS barriers) still progress, one slice at a time;
- *   - meanwhile probes its running threads every CORUN_PROBE_US (500 us; the tick stays at that
- *     period while it probes): a probed thread found spinning — same instruction and stack as
+ *   - while more of its threads want a core than there are cores, probes its running threads
+ *     every CORUN_PROBE_US (500 us; the tick stays at that period while it probes): a probed
+ *     thread found spinning — same instruction and stack as
  *     at its previous sample — gives its core to a waiting thread at once (preempt.c), so a
  *     spinner holds a core for about one probe period instead of a whole slice;
  * frees the slot (and core) of a thread that ended without telling us (raw SYS_exit);
@@ -96,6 +97,9 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
     struct cr_proc *pr = &cr_procs(s)[me];
     uint64_t slice_ns = (uint64_t)cr_self.slice_us * 1000u;
     uint64_t probe_ns = (uint64_t)cr_self.probe_us * 1000u;
+    /* more of its threads want a core than there are cores: some of them wait whatever the
+     * other processes do, and a spinner among the running ones wastes what they could use */
+    bool oversubscribed = pr->nready > 0 && pr->nrunning + pr->nready > (int)s->ncores;
     bool reap_threads = now - *last_thread_reap >= REAP_PERIOD_NS;
     if (reap_threads)
         *last_thread_reap = now;
@@ -117,7 +121,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
                 suspect_gen[nsus++] = th->gen;
             } else if (pr->nready > 0 && s->turn == me && now - th->since_ns > slice_ns) {
                 cr_preempt_request(s, t, &d); /* more ready threads than cores: round-robin */
-            } else if (pr->nready > 0 && probe_ns && th->cpu_seen_ns && cpu != th->cpu_seen_ns &&
+            } else if (oversubscribed && probe_ns && th->cpu_seen_ns && cpu != th->cpu_seen_ns &&
                        now - th->since_ns >= probe_ns && !atomic_load(&th->preempt)) {
                 cr_probe(s, t, &d); /* its own threads wait: is this one only spinning? */
                 *probing = true;
