@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #define CR_PREEMPT_SIGNAL (SIGRTMAX - 2)
+#define CR_SPIN_REGS 15 /* general registers a spin sample compares (preempt.c) */
 
 struct cr_process_local {
     struct cr_shm *shm;           /* NULL: not attached (unmanaged) */
@@ -38,6 +39,7 @@ struct cr_thread_local {
     volatile sig_atomic_t pending;   /* a preemption signal arrived while in_sched */
     /* last spin sample (preempt.c): where the preemption signal found the thread in user code */
     uintptr_t sample_ip, sample_sp;
+    uint64_t sample_regs[CR_SPIN_REGS]; /* the other general registers */
     bool have_sample;
 };
 extern __thread struct cr_thread_local cr_tls;
