@@ -54,9 +54,31 @@ bool cr_affinity_hint(pid_t tid, size_t size, const cpu_set_t *set)
     return true;
 }
 
+/* The smallest size the kernel accepts for sched_getaffinity: enough bits for nr_cpu_ids, in
+ * longs. It can be less than the mask it fills (cpumask_size() covers NR_CPUS bits when the
+ * kernel keeps masks on the stack): here 8 bytes accepted, 32 filled. libgomp asks with
+ * CPU_ALLOC_SIZE(online CPUs), 8 bytes: refusing that size made it read the real affinity of
+ * its pinned thread and count one CPU (omp_get_num_procs() 1 instead of 2). */
+static size_t kernel_min_mask_bytes(void)
+{
+    static _Atomic size_t cached;
+    size_t k = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (CR_LIKELY(k))
+        return k;
+    unsigned long buf[4096 / sizeof(long)];
+    for (size_t sz = sizeof(long); sz <= sizeof buf; sz *= 2) {
+        long r = REAL(syscall)(SYS_sched_getaffinity, 0L, (long)sz, (long)buf, 0L, 0L, 0L);
+        if (r > 0) {
+            atomic_store_explicit(&cached, sz, memory_order_relaxed);
+            return sz;
+        }
+    }
+    return 0;
+}
+
 bool cr_get_size_ok(size_t size)
 {
-    size_t k = cr_kernel_mask_bytes();
+    size_t k = kernel_min_mask_bytes();
     return k && size >= k && size % sizeof(long) == 0;
 }
 

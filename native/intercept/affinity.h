@@ -9,7 +9,8 @@
 
 /* Size in bytes of the kernel's CPU mask (nr_cpu_ids rounded up to longs); 0 if unknown. */
 size_t cr_kernel_mask_bytes(void);
-/* The kernel accepts `size` for sched_getaffinity (>= its mask, a multiple of sizeof(long)). */
+/* The kernel accepts `size` for sched_getaffinity (room for nr_cpu_ids bits, a multiple of
+ * sizeof(long)); it may be smaller than cr_kernel_mask_bytes(). */
 bool cr_get_size_ok(size_t size);
 /* `set` names at least one CPU within the kernel's mask (otherwise the kernel says EINVAL). */
 bool cr_set_nonempty(size_t size, const cpu_set_t *set);

@@ -72,8 +72,9 @@ int cr_called_from_self(const void *ret_addr)
 static long raw_getaffinity(long pid, long len, long ptr)
 {
     size_t k = cr_kernel_mask_bytes();
-    if (ptr && len > 0 && cr_get_size_ok((size_t)len) && cr_affinity_get((pid_t)pid, k, (cpu_set_t *)ptr))
-        return (long)k;
+    size_t n = (size_t)len < k ? (size_t)len : k; /* the kernel fills and returns min(len, mask) */
+    if (ptr && len > 0 && k && cr_get_size_ok((size_t)len) && cr_affinity_get((pid_t)pid, n, (cpu_set_t *)ptr))
+        return (long)n;
     return REAL(syscall)(SYS_sched_getaffinity, pid, len, ptr, 0L, 0L, 0L);
 }
 

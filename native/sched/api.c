@@ -27,6 +27,7 @@ void cr_block_begin(void)
     struct cr_defer d = {0};
     cr_sched_enter();
     cr_block_signal(true);
+    cr_spin_forget(th); /* it waits by blocking now, whatever it did before */
     cr_shm_lock(s);
     int st = cr_me_still_valid() ? atomic_load(&th->state) : CR_BLOCKED;
     if (st == CR_RUNNING) {
@@ -65,14 +66,19 @@ bool cr_yield(void)
         cr_acquire();
         scheduled = true;
     } else if (st == CR_RUNNING) {
+        /* A thread that yields is waiting for something: mark it a spinner (pick_next passes
+         * over it while other threads of its process wait; a wake-up probes it). */
+        if (atomic_load_explicit(&th->spin, memory_order_relaxed) != 1)
+            atomic_store_explicit(&th->spin, 1, memory_order_relaxed);
         /* Spin-with-yield loops usually wait for a thread of their own process: hand the core
          * over only when such a thread is queued and this one has had the core for a while, so
          * that a yield storm does not turn into a handoff storm. */
         struct cr_shm *s = cr_self.shm;
-        uint64_t held = cr_now_ns() - th->since_ns;
         struct cr_proc *pr = &cr_procs(s)[th->proc];
+        /* the clock only when someone waits: spin-with-yield loops call this 10^5-10^6 times
+         * a second (Debian OpenBLAS, libomp) */
         if (atomic_load(&th->preempt) ||
-            (pr->nready > 0 && held >= (uint64_t)cr_self.yield_slice_us * 1000u)) {
+            (pr->nready > 0 && cr_now_ns() - th->since_ns >= (uint64_t)cr_self.yield_slice_us * 1000u)) {
             cr_yield_core(true);
             scheduled = true;
         }

@@ -139,9 +139,11 @@ EXPORT int corun_instance_snapshot(const char *instance, char *buf, size_t len)
     put(&o, ", \"version\": %u, \"quantum_us\": %u, \"segment_bytes\": %llu, \"turn_pid\": %d, \"nready\": %d,",
         s->version, s->quantum_us, (unsigned long long)s->total_size,
         s->turn != CR_NONE ? procs[s->turn].pid : 0, s->nready);
-    put(&o, " \"stats\": {\"grants\": %llu, \"steals\": %llu, \"preempts\": %llu, \"rotations\": %llu},",
+    put(&o, " \"stats\": {\"grants\": %llu, \"steals\": %llu, \"preempts\": %llu, \"rotations\": %llu,"
+        " \"probes\": %llu, \"spin_yields\": %llu},",
         (unsigned long long)s->stats_grants, (unsigned long long)s->stats_steals,
-        (unsigned long long)s->stats_preempts, (unsigned long long)s->stats_rotations);
+        (unsigned long long)s->stats_preempts, (unsigned long long)s->stats_rotations,
+        (unsigned long long)s->stats_probes, (unsigned long long)atomic_load(&s->stats_spin_yields));
     put(&o, " \"cores\": [");
     for (unsigned c = 0; c < s->ncores; c++) {
         int t = s->core_owner[c];
@@ -175,8 +177,9 @@ EXPORT int corun_instance_snapshot(const char *instance, char *buf, size_t len)
         int p = s->ring;
         do {
             for (int t = procs[p].threads; t != CR_NONE; t = threads[t].pnext)
-                put(&o, "%s{\"tid\": %d, \"pid\": %d, \"state\": \"%s\", \"core\": %d}", nt++ ? ", " : "",
-                    threads[t].tid, procs[p].pid, state_name(atomic_load(&threads[t].state)), threads[t].core);
+                put(&o, "%s{\"tid\": %d, \"pid\": %d, \"state\": \"%s\", \"core\": %d, \"spin\": %d}",
+                    nt++ ? ", " : "", threads[t].tid, procs[p].pid, state_name(atomic_load(&threads[t].state)),
+                    threads[t].core, (int)atomic_load(&threads[t].spin));
             p = procs[p].ring_next;
         } while (p != s->ring && p != CR_NONE);
     }

@@ -89,13 +89,23 @@ static void queue_push(struct cr_shm *s, int t, int core)
     s->nready++;
 }
 
-/* Remove t, which must be the head of its queue (policies only pick heads). */
-static void queue_pop_head(struct cr_shm *s, int t)
+/* Remove t from its queue. Policies pick a head or one of the first few entries (pick_next
+ * passes over spinners), so the walk to t's predecessor is short. */
+static void queue_remove(struct cr_shm *s, int t)
 {
-    struct cr_thread *th = &cr_threads(s)[t];
+    struct cr_thread *threads = cr_threads(s);
+    struct cr_thread *th = &threads[t];
     struct cr_proc *pr = &cr_procs(s)[th->proc];
     struct cr_queue *q = cr_queue(s, th->proc, th->queued_on);
-    q->head = th->qnext;
+    int prev = CR_NONE;
+    for (int u = q->head; u != t && u != CR_NONE; u = threads[u].qnext)
+        prev = u;
+    if (prev == CR_NONE)
+        q->head = th->qnext;
+    else
+        threads[prev].qnext = th->qnext;
+    if (q->tail == t)
+        q->tail = prev;
     if (q->head == CR_NONE) {
         q->tail = CR_NONE;
         cr_mask_clear(pr->ready_cores, th->queued_on);
@@ -164,7 +174,7 @@ void cr_release_core(struct cr_shm *s, int core, struct cr_defer *d)
     int t = cr_policy()->pick_next(s, core);
     if (t == CR_NONE)
         return; /* stays idle (cr_take_core set the bit) */
-    queue_pop_head(s, t);
+    queue_remove(s, t);
     cr_grant(s, t, core, d);
 }
 
@@ -175,6 +185,41 @@ void cr_preempt_request(struct cr_shm *s, int t, struct cr_defer *d)
         return;
     s->stats_preempts++;
     cr_defer_add_signal(d, cr_procs(s)[th->proc].pid, th->tid);
+}
+
+void cr_probe(struct cr_shm *s, int t, struct cr_defer *d)
+{
+    struct cr_thread *th = &cr_threads(s)[t];
+    s->stats_probes++;
+    cr_defer_add_signal(d, cr_procs(s)[th->proc].pid, th->tid);
+}
+
+void cr_probe_spinners(struct cr_shm *s, int p, struct cr_defer *d)
+{
+    if (cr_self.probe_us == 0)
+        return;
+    struct cr_proc *pr = &cr_procs(s)[p];
+    struct cr_thread *threads = cr_threads(s);
+    if (pr->nrunning + pr->nready <= (int)s->ncores)
+        return; /* it could run all its threads at once: sharing cores is the turns' business */
+    int want = pr->nready;
+    for (int c = cr_mask_find(pr->held_cores, s->ncores, 0), first = c; c != CR_NONE && want > 0;) {
+        int o = s->core_owner[c];
+        if (o != CR_NONE && atomic_load(&threads[o].spin) && !atomic_load(&threads[o].preempt)) {
+            cr_probe(s, o, d);
+            want--;
+        }
+        c = cr_mask_find(pr->held_cores, s->ncores, c + 1);
+        if (c == first || c == CR_NONE)
+            break;
+    }
+}
+
+void cr_spin_forget(struct cr_thread *th)
+{
+    cr_tls.have_sample = false;
+    if (atomic_load_explicit(&th->spin, memory_order_relaxed))
+        atomic_store_explicit(&th->spin, 0, memory_order_relaxed);
 }
 
 void cr_make_ready(struct cr_shm *s, int t, struct cr_defer *d)
@@ -393,8 +438,11 @@ void cr_acquire(void)
         cr_tls.in_sched--;
         return;
     }
-    if (atomic_load(&th->state) != CR_RUNNING)
+    if (atomic_load(&th->state) != CR_RUNNING) {
         cr_make_ready(s, cr_tls.slot, &d);
+        if (atomic_load(&th->state) == CR_READY)
+            cr_probe_spinners(s, th->proc, &d); /* woken with no core free: a spinner may give its own */
+    }
     cr_shm_unlock(s);
     cr_defer_run(s, &d);
     cr_wait_for_core(th);
@@ -403,11 +451,11 @@ void cr_acquire(void)
 
 /* Give the core to a waiting thread and queue behind it. only_if_waiting: keep the core when
  * nobody would get it. */
-void cr_yield_core(bool only_if_waiting)
+bool cr_yield_core(bool only_if_waiting)
 {
     struct cr_thread *th = cr_me();
     if (!th)
-        return;
+        return false;
     struct cr_shm *s = cr_self.shm;
     struct cr_defer d = {0};
     cr_sched_enter();
@@ -415,7 +463,7 @@ void cr_yield_core(bool only_if_waiting)
     if (!cr_me_still_valid() || atomic_load(&th->state) != CR_RUNNING) {
         cr_shm_unlock(s);
         cr_sched_leave();
-        return;
+        return false;
     }
     atomic_store(&th->preempt, 0);
     int core = th->core;
@@ -423,7 +471,7 @@ void cr_yield_core(bool only_if_waiting)
     if (next == CR_NONE && only_if_waiting) {
         cr_shm_unlock(s);
         cr_sched_leave();
-        return;
+        return false;
     }
     cr_hand_over_core(s, cr_tls.slot, CR_BLOCKED, &d);
     th->last_core = core;
@@ -432,4 +480,5 @@ void cr_yield_core(bool only_if_waiting)
     cr_defer_run(s, &d);
     cr_wait_for_core(th);
     cr_sched_leave();
+    return true;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #define CR_PREEMPT_SIGNAL (SIGRTMAX - 2)
+#define CR_SPIN_REGS 15 /* general registers a spin sample compares (preempt.c) */
 
 struct cr_process_local {
     struct cr_shm *shm;           /* NULL: not attached (unmanaged) */
@@ -27,6 +28,7 @@ struct cr_process_local {
     unsigned yield_slice_us;
     unsigned tick_us;
     unsigned slice_us;            /* round-robin slice among one process's threads */
+    unsigned probe_us;            /* spin probes: period while own threads wait (0: off) */
 };
 extern struct cr_process_local cr_self;
 
@@ -35,6 +37,10 @@ struct cr_thread_local {
     uint32_t gen;                 /* cr_self.gen at registration */
     volatile sig_atomic_t in_sched;  /* inside a scheduler operation: the signal handler defers */
     volatile sig_atomic_t pending;   /* a preemption signal arrived while in_sched */
+    /* last spin sample (preempt.c): where the preemption signal found the thread in user code */
+    uintptr_t sample_ip, sample_sp;
+    uint64_t sample_regs[CR_SPIN_REGS]; /* the other general registers */
+    bool have_sample;
 };
 extern __thread struct cr_thread_local cr_tls;
 
@@ -76,6 +82,15 @@ void cr_take_core(struct cr_shm *s, int t);       /* RUNNING -> no core (caller 
  * Returns the core it had, or CR_NONE. */
 int cr_hand_over_core(struct cr_shm *s, int t, int state, struct cr_defer *d);
 void cr_preempt_request(struct cr_shm *s, int t, struct cr_defer *d);
+/* Spin probe: signal RUNNING thread t without asking it to give its core up; its handler samples
+ * where it runs and yields only if it is spinning (preempt.c). */
+void cr_probe(struct cr_shm *s, int t, struct cr_defer *d);
+/* A thread of process p just queued after a wake-up: if p has more threads wanting a core than
+ * there are cores, probe its running threads last seen spinning, so a spinner leaves its core to
+ * the woken thread now rather than at slice end. */
+void cr_probe_spinners(struct cr_shm *s, int p, struct cr_defer *d);
+/* Forget the calling thread's spin sample (it reached a blocking scheduling point). */
+void cr_spin_forget(struct cr_thread *th);
 void cr_maybe_rotate(struct cr_shm *s, uint64_t now, struct cr_defer *d);
 int cr_thread_alloc(struct cr_shm *s, int proc, int tid);
 void cr_thread_free(struct cr_shm *s, int t);
@@ -84,7 +99,7 @@ void cr_proc_detach_locked(struct cr_shm *s, int p, bool wake_threads);
 /* Thread-side operations (no lock held on entry). */
 void cr_wait_for_core(struct cr_thread *th);      /* park until granted; pins the thread */
 void cr_acquire(void);                            /* BLOCKED/STOLEN -> RUNNING */
-void cr_yield_core(bool only_if_waiting);         /* RUNNING -> READY -> RUNNING */
+bool cr_yield_core(bool only_if_waiting);         /* RUNNING -> READY -> RUNNING; false: kept the core */
 void cr_sched_enter(void);
 void cr_sched_leave(void);                        /* runs deferred preemptions */
 

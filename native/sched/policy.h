@@ -12,7 +12,8 @@
 
 struct cr_policy {
     const char *name;
-    /* The free core `core` should run which READY thread? Must return the head of one of the
+    /* The free core `core` should run which READY thread? Must return one of the first few
+     * entries (a bounded walk: core.c unlinks it by walking from the head) of one of the
      * per-(process, core) queues, or CR_NONE to leave the core idle. */
     int (*pick_next)(struct cr_shm *s, int core);
     /* Thread `t` became ready: return an idle core for it to take now, or CR_NONE and set

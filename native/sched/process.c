@@ -130,6 +130,9 @@ static bool attach_from_env(void)
     cr_self.yield_slice_us = env_uint("CORUN_YIELD_SLICE_US", 100, 0, 1000000);
     cr_self.tick_us = env_uint("CORUN_TICK_US", 200, 50, 100000);
     cr_self.slice_us = env_uint("CORUN_SLICE_US", 20000, 100, 10000000);
+    cr_self.probe_us = env_uint("CORUN_PROBE_US", 500, 0, 10000000);
+    if (cr_self.probe_us && cr_self.probe_us < 50)
+        cr_self.probe_us = 50;
     if (cr_self.slice_us > cr_self.quantum_us)
         cr_self.slice_us = cr_self.quantum_us;
     char err[512];

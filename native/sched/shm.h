@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define CR_MAGIC 0x636f72756e736368ull /* "corunsch" */
-#define CR_LAYOUT_VERSION 3u
+#define CR_LAYOUT_VERSION 4u
 #define CR_MAX_CORES 1024
 #define CR_MAX_PROCS 512
 #define CR_MAX_THREADS 65536
@@ -65,7 +65,10 @@ struct cr_thread {
     _Atomic uint32_t preempt;/* set by a preempter: give the core up at the next chance */
     uint32_t gen;            /* incremented each time the slot is reused */
     int32_t pinned_cpu;      /* CPU its kernel affinity is set to (-1: never pinned) */
-    int32_t reserved;
+    _Atomic int32_t spin;    /* 0: not seen spinning; 1: calls sched_yield; 2: a probe found it at
+                              * the same instruction and stack as its previous sample. Back to 0
+                              * after a probe elsewhere or a block. A hint for pick_next (spinners
+                              * go last) and for wake-up probes. */
     uint64_t since_ns;       /* when it took its core / entered its state */
     uint64_t cpu_seen_ns;    /* watchdog: CPU time at its last look (owner process only) */
 };
@@ -114,6 +117,8 @@ struct cr_shm {
     _Atomic uint32_t waiting_epoch; /* futex: bumped when the first thread starts waiting */
     uint64_t last_reap_ns, last_full_reap_ns; /* one safety net reaps for the whole instance */
     uint64_t stats_grants, stats_steals, stats_preempts, stats_rotations;
+    uint64_t stats_probes;   /* spin probes sent (watchdog and wake-ups) */
+    _Atomic uint64_t stats_spin_yields; /* probes that found a spinner and moved it off its core */
 };
 
 static inline struct cr_proc *cr_procs(struct cr_shm *s)

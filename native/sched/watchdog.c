@@ -13,6 +13,11 @@
  *   - round-robins its own threads when more of them are ready than cores it holds, every
  *     CORUN_SLICE_US (default and at most the quantum): threads that spin without a
  *     scheduling point (BLIS barriers) still progress, one slice at a time;
+ *   - while more of its threads want a core than there are cores, probes its running threads
+ *     every CORUN_PROBE_US (500 us; the tick stays at that period while it probes): a probed
+ *     thread found spinning — same instruction and stack as
+ *     at its previous sample — gives its core to a waiting thread at once (preempt.c), so a
+ *     spinner holds a core for about one probe period instead of a whole slice;
  * frees the slot (and core) of a thread that ended without telling us (raw SYS_exit);
  * and, for the whole instance (one watchdog per period, a timestamp in the segment says which):
  * every 20 ms removes processes that own cores or wait for one and died without leaving
@@ -64,7 +69,7 @@ static void sleep_us(unsigned us)
 
 /* One look at this process's threads. Returns true if this process holds cores; *stole tells
  * whether it took a core from a sleeping thread (the next tick then comes sooner). */
-static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, bool *stole)
+static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, bool *stole, bool *probing)
 {
     struct cr_defer d = {0};
     struct cr_thread *threads = cr_threads(s);
@@ -74,6 +79,7 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
     bool holding;
 
     *stole = false;
+    *probing = false;
     cr_shm_lock(s);
     int me = cr_self.proc;
     if (me == CR_NONE || cr_procs(s)[me].pid != cr_self.pid) {
@@ -90,6 +96,10 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
     cr_maybe_rotate(s, now, &d);
     struct cr_proc *pr = &cr_procs(s)[me];
     uint64_t slice_ns = (uint64_t)cr_self.slice_us * 1000u;
+    uint64_t probe_ns = (uint64_t)cr_self.probe_us * 1000u;
+    /* more of its threads want a core than there are cores: some of them wait whatever the
+     * other processes do, and a spinner among the running ones wastes what they could use */
+    bool oversubscribed = pr->nready > 0 && pr->nrunning + pr->nready > (int)s->ncores;
     bool reap_threads = now - *last_thread_reap >= REAP_PERIOD_NS;
     if (reap_threads)
         *last_thread_reap = now;
@@ -111,6 +121,10 @@ static bool tick(struct cr_shm *s, uint64_t now, uint64_t *last_thread_reap, boo
                 suspect_gen[nsus++] = th->gen;
             } else if (pr->nready > 0 && s->turn == me && now - th->since_ns > slice_ns) {
                 cr_preempt_request(s, t, &d); /* more ready threads than cores: round-robin */
+            } else if (oversubscribed && probe_ns && th->cpu_seen_ns && cpu != th->cpu_seen_ns &&
+                       now - th->since_ns >= probe_ns && !atomic_load(&th->preempt)) {
+                cr_probe(s, t, &d); /* its own threads wait: is this one only spinning? */
+                *probing = true;
             }
             th->cpu_seen_ns = cpu ? cpu : 1;
         } else if (st == CR_STOLEN) {
@@ -171,7 +185,7 @@ static void *watchdog_main(void *arg)
     cr_set_affinity_raw(0, sizeof cpus, &cpus);
     int pid = cr_getpid();
     uint64_t last_thread_reap = 0;
-    bool holding = true, stole = false;
+    bool holding = true, stole = false, probing = false;
     unsigned calm_us = cr_self.tick_us;
     unsigned calm_max = cr_self.tick_us > CALM_TICK_US ? cr_self.tick_us : CALM_TICK_US;
     while (cr_self.shm == s && cr_self.pid == pid && cr_self.proc != CR_NONE) {
@@ -201,10 +215,12 @@ static void *watchdog_main(void *arg)
             us = FAST_TICK_US, calm_us = cr_self.tick_us;
         else
             us = calm_us, calm_us = calm_us * 2 > calm_max ? calm_max : calm_us * 2;
+        if (probing && us > cr_self.probe_us)
+            us = cr_self.probe_us; /* its threads wait for its cores: keep probing at the period */
         sleep_us(us);
         if (cr_self.proc == CR_NONE)
             break;
-        holding = tick(s, cr_now_ns(), &last_thread_reap, &stole);
+        holding = tick(s, cr_now_ns(), &last_thread_reap, &stole, &probing);
     }
     atomic_store(&watchdog_alive, 0);
     return NULL;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-CHECKS = ["affinity_get_forms_agree", "affinity_sched_set_get", "affinity_raw_set_get", "affinity_pthread_set_get",
+CHECKS = ["affinity_get_forms_agree", "affinity_get_alloc_size", "affinity_sched_set_get", "affinity_raw_set_get", "affinity_pthread_set_get",
           "affinity_other_thread", "affinity_attr_cpuset", "affinity_new_thread_inherits",
           "affinity_new_thread_inherits_creator_set"]
 

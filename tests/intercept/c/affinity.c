@@ -85,6 +85,24 @@ static void affinity(void)
     int r2 = sched_getaffinity(0, 3, &raw);
     printf("affinity_get_small: %d errno=%d\n", r2, errno);
 
+    /* the size libgomp asks with: CPU_ALLOC_SIZE(configured CPUs), which the kernel accepts even
+     * when it is smaller than the mask it fills (corun answered these with the real, pinned set) */
+    size_t asz = CPU_ALLOC_SIZE(sysconf(_SC_NPROCESSORS_CONF));
+    cpu_set_t *a1 = CPU_ALLOC(sysconf(_SC_NPROCESSORS_CONF)), *a2 = CPU_ALLOC(sysconf(_SC_NPROCESSORS_CONF));
+    CPU_ZERO_S(asz, a1);
+    CPU_ZERO_S(asz, a2);
+    int ra = sched_getaffinity(0, asz, a1);
+    int rb = pthread_getaffinity_np(pthread_self(), asz, a2);
+    int ca = CPU_COUNT_S(asz, a1), cb = CPU_COUNT_S(asz, a2);
+    memset(&raw, 0, sizeof raw);
+    long nc = syscall(SYS_sched_getaffinity, 0, (long)asz, &raw);
+    int cc = nc > 0 ? CPU_COUNT_S((size_t)nc, &raw) : -1;
+    printf("affinity_alloc_size_seen: size=%zu r=%d,%d raw=%ld counts=%d,%d,%d\n", asz, ra, rb, nc, ca, cb, cc);
+    CHECK("affinity_get_alloc_size", ra == 0 && rb == 0 && nc == (long)asz && ca == CPU_COUNT(&inherited) &&
+          cb == ca && cc == ca, "r=%d,%d raw=%ld counts=%d,%d,%d", ra, rb, nc, ca, cb, cc);
+    CPU_FREE(a1);
+    CPU_FREE(a2);
+
     /* set then get: the program sees what it set */
     cpu_set_t one;
     CPU_ZERO(&one);
