@@ -169,17 +169,26 @@ static bool attach_from_env(void)
 static void thread_register(void)
 {
     struct cr_shm *s = cr_self.shm;
+    uint32_t gen = atomic_load(&cr_self.gen);
     if (!s || cr_me() || cr_self.proc == CR_NONE)
         return; /* unmanaged, registered, or the process left (its last managed thread ended) */
     cr_shm_lock(s);
+    /* another thread may have left the instance meanwhile (exit under a starting thread): its
+     * process slot is free, or another process's already */
+    if (atomic_load(&cr_self.gen) != gen || cr_self.proc == CR_NONE) {
+        cr_shm_unlock(s);
+        return;
+    }
     int t = cr_thread_alloc(s, cr_self.proc, cr_gettid());
+    if (t != CR_NONE) {
+        cr_tls.slot = t;
+        cr_tls.gen = gen;
+    }
     cr_shm_unlock(s);
     if (t == CR_NONE) {
         cr_log(CR_LOG_WARNING, "instance has %d threads, the maximum; this thread runs unmanaged", CR_MAX_THREADS);
         return;
     }
-    cr_tls.slot = t;
-    cr_tls.gen = atomic_load(&cr_self.gen);
     cr_acquire();
 }
 
