@@ -64,28 +64,37 @@ def imports(path: str) -> ObjectImports:
     return _imports(*_key(path))
 
 
-@lru_cache(maxsize=1024)
-def _imports(path: str, size: int, mtime: int) -> ObjectImports:
+def _on_disk(prefix: str, path: str, size: int, mtime: int, read, encode, decode):
+    """read(path), kept in $XDG_CACHE_HOME/corun/elf-imports keyed by path, size and mtime
+    (CORUN_ELF_CACHE=0: never on disk). encode/decode turn the result into JSON data and back; an
+    unreadable or stale-format file is read again."""
     use_disk = os.environ.get("CORUN_ELF_CACHE", "1") != "0"
-    file = _cache_dir() / (hashlib.sha256(f"{path}\0{size}\0{mtime}".encode()).hexdigest()[:32] + ".json")
+    file = _cache_dir() / (prefix + hashlib.sha256(f"{path}\0{size}\0{mtime}".encode()).hexdigest()[:32] + ".json")
     if use_disk:
         try:
-            d = json.loads(file.read_text())
-            return ObjectImports(tuple(ImportSlot(n, o, j) for n, o, j in d["slots"]),
-                                 tuple(d["needed"]), tuple(d["relro"]) if d["relro"] else None)
+            return decode(json.loads(file.read_text()))
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    result = _read_imports(path)
+    result = read(path)
     if use_disk:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
             tmp = file.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"path": path, "slots": [[s.name, s.offset, s.jump_slot] for s in result.slots],
-                                       "needed": list(result.needed), "relro": result.relro}))
+            tmp.write_text(json.dumps({"path": path, **encode(result)}))
             os.replace(tmp, file)
         except OSError:
             pass
     return result
+
+
+@lru_cache(maxsize=1024)
+def _imports(path: str, size: int, mtime: int) -> ObjectImports:
+    return _on_disk(
+        "", path, size, mtime, _read_imports,
+        lambda r: {"slots": [[s.name, s.offset, s.jump_slot] for s in r.slots], "needed": list(r.needed),
+                   "relro": r.relro},
+        lambda d: ObjectImports(tuple(ImportSlot(n, o, j) for n, o, j in d["slots"]), tuple(d["needed"]),
+                                tuple(d["relro"]) if d["relro"] else None))
 
 
 def _read_imports(path: str) -> ObjectImports:
@@ -129,24 +138,10 @@ def exports(path: str) -> tuple[Export, ...]:
 
 @lru_cache(maxsize=64)
 def _exports(path: str, size: int, mtime: int) -> tuple[Export, ...]:
-    use_disk = os.environ.get("CORUN_ELF_CACHE", "1") != "0"
-    file = _cache_dir() / ("x" + hashlib.sha256(f"{path}\0{size}\0{mtime}".encode()).hexdigest()[:32] + ".json")
-    if use_disk:
-        try:
-            return tuple(Export(*e) for e in json.loads(file.read_text())["exports"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-    result = _read_exports(path)
-    if use_disk:
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"path": path, "exports": [[e.name, e.value, e.kind, e.size, e.bind]
-                                                                 for e in result]}))
-            os.replace(tmp, file)
-        except OSError:
-            pass
-    return result
+    return _on_disk(
+        "x", path, size, mtime, _read_exports,
+        lambda r: {"exports": [[e.name, e.value, e.kind, e.size, e.bind] for e in r]},
+        lambda d: tuple(Export(*e) for e in d["exports"]))
 
 
 def _read_exports(path: str) -> tuple[Export, ...]:
