@@ -43,6 +43,7 @@
  */
 #include "intercept/thread_cache.h"
 #include "intercept/intercept.h"
+#include "common/env.h"
 #include "common/sys.h"
 
 #include <dlfcn.h>
@@ -106,34 +107,25 @@ extern void *__dso_handle;
 static inline void pool_acquire(void) { REAL(pthread_mutex_lock)(&pool_lock); }
 static inline void pool_release(void) { REAL(pthread_mutex_unlock)(&pool_lock); }
 
-/* A whole number from the environment, read once (`cached` starts at -1). */
-static int env_number(atomic_int *cached, const char *name, int fallback, long max)
-{
-    int v = atomic_load_explicit(cached, memory_order_relaxed);
-    if (v < 0) {
-        v = fallback;
-        const char *s = getenv(name);
-        if (s && *s) {
-            char *end;
-            long n = strtol(s, &end, 10);
-            if (*end == '\0' && n >= 0 && n <= max)
-                v = (int)n;
-        }
-        atomic_store_explicit(cached, v, memory_order_relaxed);
-    }
-    return v;
-}
-
+/* Knobs, read once (the launcher validated them; a hand-set bad value falls back to the default). */
 static int max_idle(void)
 {
     static atomic_int cached = -1;
-    return env_number(&cached, "CORUN_THREAD_CACHE", CR_TCACHE_DEFAULT_MAX_IDLE, 1000000);
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0)
+        atomic_store_explicit(&cached, v = (int)cr_env_uint("CORUN_THREAD_CACHE", CR_TCACHE_DEFAULT_MAX_IDLE, 0, 100000),
+                              memory_order_relaxed);
+    return v;
 }
 
 static int idle_ms(void)
 {
     static atomic_int cached = -1;
-    return env_number(&cached, "CORUN_THREAD_CACHE_IDLE_MS", CR_TCACHE_IDLE_MS, 3600000);
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0)
+        atomic_store_explicit(&cached, v = (int)cr_env_uint("CORUN_THREAD_CACHE_IDLE_MS", CR_TCACHE_IDLE_MS, 0, 3600000),
+                              memory_order_relaxed);
+    return v;
 }
 
 static inline bool carrier_valid(const struct cr_carrier *c, pthread_t th)

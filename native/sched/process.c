@@ -15,6 +15,7 @@
 #include "sched/internal.h"
 #include "sched/sched.h"
 
+#include "common/env.h"
 #include "common/log.h"
 #include "common/real.h"
 #include "common/sys.h"
@@ -58,20 +59,6 @@ int cr_parse_cpus(const char *text, int *out, int max)
             return -1;
     }
     return n;
-}
-
-static unsigned env_uint(const char *name, unsigned dflt, unsigned lo, unsigned hi)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    unsigned long x = strtoul(v, &end, 10);
-    if (*end || x < lo || x > hi) {
-        cr_log(CR_LOG_WARNING, "ignoring %s=%s (expected %u..%u)", name, v, lo, hi);
-        return dflt;
-    }
-    return (unsigned)x;
 }
 
 static void proc_register_locked(struct cr_shm *s, int p)
@@ -126,11 +113,11 @@ static bool attach_from_env(void)
             if (CPU_ISSET(c, &set))
                 cpus[ncpus++] = c;
     }
-    cr_self.quantum_us = env_uint("CORUN_QUANTUM_US", 20000, 100, 10000000);
-    cr_self.yield_slice_us = env_uint("CORUN_YIELD_SLICE_US", 100, 0, 1000000);
-    cr_self.tick_us = env_uint("CORUN_TICK_US", 200, 50, 100000);
-    cr_self.slice_us = env_uint("CORUN_SLICE_US", 20000, 100, 10000000);
-    cr_self.probe_us = env_uint("CORUN_PROBE_US", 500, 0, 10000000);
+    cr_self.quantum_us = cr_env_uint("CORUN_QUANTUM_US", 20000, 100, 10000000);
+    cr_self.yield_slice_us = cr_env_uint("CORUN_YIELD_SLICE_US", 100, 0, 1000000);
+    cr_self.tick_us = cr_env_uint("CORUN_TICK_US", 200, 50, 100000);
+    cr_self.slice_us = cr_env_uint("CORUN_SLICE_US", 20000, 100, 10000000);
+    cr_self.probe_us = cr_env_uint("CORUN_PROBE_US", 500, 0, 10000000);
     if (cr_self.probe_us && cr_self.probe_us < 50)
         cr_self.probe_us = 50;
     if (cr_self.slice_us > cr_self.quantum_us)
