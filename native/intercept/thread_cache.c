@@ -133,13 +133,15 @@ static inline bool carrier_valid(const struct cr_carrier *c, pthread_t th)
     return c->magic == CARRIER_MAGIC && pthread_equal(c->self, th);
 }
 
-/* Changes state and wakes whoever waits on the carrier (caller holds pool_lock). Nobody waits
- * for IDLE: the carrier waits on for a job, so it is not woken for nothing. */
+/* Changes state and wakes whoever waits on the carrier (caller holds pool_lock). Waiters: the
+ * carrier itself while DONE or IDLE, for a job (RUNNING) or to end (RETIRE); a joiner while
+ * c->joining. No futex call when nobody can be waiting (a detached thread's end, a join that
+ * comes later). */
 static void set_state(struct cr_carrier *c, enum carrier_state s)
 {
     c->state = s;
     atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
-    if (s != C_IDLE)
+    if (s == C_RUNNING || s == C_RETIRE || c->joining)
         cr_syscall6(SYS_futex, (long)&c->gen, FUTEX_WAKE_PRIVATE, INT_MAX, 0, 0, 0);
 }
 
