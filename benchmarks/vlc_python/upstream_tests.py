@@ -52,7 +52,8 @@ def main() -> int:
     args = [x for x in a.pytest_args if x != "--"]
     plugin = _InContext(a.cpus)
     t0 = time.perf_counter()
-    rc = pytest.main(["-p", "no:cacheprovider", *args], plugins=[plugin])
+    # --collect-in-virtualenv: numpy's tests live in site-packages, often inside a virtualenv
+    rc = pytest.main(["-p", "no:cacheprovider", "--collect-in-virtualenv", *args], plugins=[plugin])
     out = {"command": " ".join(sys.argv), "pytest_exit_code": int(rc), "seconds": round(time.perf_counter() - t0, 1),
            **plugin.report}
     print(json.dumps(out, indent=1))
