@@ -411,7 +411,11 @@ void cr_wait_for_core(struct cr_thread *th)
             cr_tls.slot = CR_NONE;
             return;
         }
-        cr_futex_wait(&th->grant, CR_GRANT_WAIT, NULL);
+        /* Timed: the granter sets `grant` under the lock and wakes us after it, so a granter
+         * killed (kill -9) between the two leaves a granted thread asleep while nobody waits
+         * for a core, which no safety net would notice. Looking again every 50 ms bounds that. */
+        static const struct timespec recheck = {0, 50 * 1000 * 1000};
+        cr_futex_wait(&th->grant, CR_GRANT_WAIT, &recheck);
     }
     int cpu = cr_self.shm->cpu_of_core[th->core];
     if (cpu != th->pinned_cpu && cpu >= 0) {
